@@ -1,1 +1,25 @@
-"""Portalis."""
+"""Portalis kernel: the public names plugins and deployments may rely on."""
+
+from __future__ import annotations
+
+from portalis.core.errors import (
+    Conflict,
+    InvalidInput,
+    NotFound,
+    PermissionDenied,
+    PortalisError,
+)
+from portalis.core.hookspecs import hookimpl
+from portalis.core.principal import Principal
+from portalis.core.registry import TableSpec
+
+__all__ = [
+    "Conflict",
+    "InvalidInput",
+    "NotFound",
+    "PermissionDenied",
+    "PortalisError",
+    "Principal",
+    "TableSpec",
+    "hookimpl",
+]

@@ -1,0 +1,90 @@
+"""Keyset (cursor) pagination: page 1,000 costs what page 1 costs.
+
+A cursor carries the sort values of the row it points after (or before), and the
+direction. It is not a secret: every page is still filtered by the permission
+predicate, so a forged cursor only moves the window. A malformed one is a 400.
+"""
+
+from __future__ import annotations
+
+import base64
+import binascii
+import datetime as dt
+import json
+from typing import Any
+
+from portalis.core.codec import encode
+from portalis.core.errors import InvalidInput
+from portalis.core.registry import PortalTable
+
+__all__ = ["decode_cursor", "encode_cursor", "keyset_condition"]
+
+
+def encode_cursor(values: list[Any], direction: str) -> str:
+    payload = [v.isoformat() if isinstance(v, dt.datetime) else v for v in values]
+    raw = json.dumps({"k": payload, "d": direction}, separators=(",", ":"))
+    return base64.urlsafe_b64encode(raw.encode()).decode().rstrip("=")
+
+
+def decode_cursor(token: str, table: PortalTable, order: list[tuple[str, bool]]
+                  ) -> tuple[list[Any], str]:
+    try:
+        raw = base64.urlsafe_b64decode(token + "=" * (-len(token) % 4))
+        data = json.loads(raw)
+        values, direction = data["k"], data["d"]
+        if direction not in ("n", "p") or not isinstance(values, list):
+            raise ValueError
+        if len(values) != len(order):
+            raise ValueError
+    except (ValueError, KeyError, TypeError, binascii.Error, UnicodeDecodeError):
+        raise InvalidInput("the page cursor is malformed or belongs to another sort order",
+                           code="invalid_cursor") from None
+    coerced = []
+    for (column, _desc), value in zip(order, values, strict=True):
+        if value is None:
+            coerced.append(None)
+            continue
+        if isinstance(value, dict | list):
+            raise InvalidInput("the page cursor is malformed", code="invalid_cursor")
+        coerced.append(table.coerce(column, value))
+    return coerced, direction
+
+
+def keyset_condition(order: list[tuple[str, bool]], values: list[Any], alias: str,
+                     quote: Any, dialect: str) -> tuple[str, list[Any]]:
+    """Rows strictly after ``values`` in ``order`` (which ends with a unique column).
+
+    NULL placement follows each database's default (SQLite: NULLs lowest; PostgreSQL:
+    NULLs highest), so the ORDER BY stays index-friendly on both.
+    """
+    null_high = dialect == "postgres"
+    ors: list[str] = []
+    params: list[Any] = []
+    for i, (column, desc) in enumerate(order):
+        parts: list[str] = []
+        part_params: list[Any] = []
+        for j in range(i):
+            prev_col, prev_val = order[j][0], values[j]
+            col = f"{alias}.{quote(prev_col)}"
+            if prev_val is None:
+                parts.append(f"{col} IS NULL")
+            else:
+                parts.append(f"{col} = ?")
+                part_params.append(encode(prev_val, dialect))
+        col = f"{alias}.{quote(column)}"
+        value = values[i]
+        nulls_after = (not desc and null_high) or (desc and not null_high)
+        if value is None:
+            if nulls_after:
+                continue  # nothing sorts after NULL in this column
+            parts.append(f"{col} IS NOT NULL")
+        else:
+            op = "<" if desc else ">"
+            cmp = f"{col} {op} ?"
+            part_params.append(encode(value, dialect))
+            parts.append(f"({cmp} OR {col} IS NULL)" if nulls_after else cmp)
+        ors.append("(" + " AND ".join(parts) + ")")
+        params.extend(part_params)
+    if not ors:
+        return "1=0", []
+    return "(" + " OR ".join(ors) + ")", params

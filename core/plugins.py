@@ -1,0 +1,76 @@
+"""The plugin manager: discovery by entry point, per-deployment enabling, async-aware calls."""
+
+from __future__ import annotations
+
+import importlib
+import inspect
+from collections.abc import Iterable
+from importlib.metadata import entry_points
+from types import ModuleType
+from typing import Any
+
+import pluggy
+
+from portalis.core import hookspecs
+
+__all__ = ["ENTRY_POINT_GROUP", "PluginError", "available_plugins", "call_hook", "make_manager"]
+
+ENTRY_POINT_GROUP = "portalis.plugins"
+
+
+class PluginError(RuntimeError):
+    """A plugin named in the configuration cannot be found or loaded."""
+
+
+def available_plugins() -> dict[str, str]:
+    """Names of installed plugins → module path, from the entry-point group."""
+    return {ep.name: ep.value for ep in entry_points(group=ENTRY_POINT_GROUP)}
+
+
+def make_manager(enabled: Iterable[str], extra: Iterable[object] = ()) -> pluggy.PluginManager:
+    """A plugin manager with the named plugins (by entry-point name) and ``extra`` objects.
+
+    Unknown names stop start-up with a message listing what is installed.
+    """
+    pm = pluggy.PluginManager("portalis")
+    pm.add_hookspecs(hookspecs)
+    known = available_plugins()
+    for name in enabled:
+        target = known.get(name)
+        if target is None:
+            raise PluginError(
+                f"plugin {name!r} is enabled in the configuration but not installed "
+                f"(installed: {', '.join(sorted(known)) or 'none'})"
+            )
+        module: ModuleType = importlib.import_module(target.split(":")[0])
+        pm.register(module, name=name)
+    for obj in extra:
+        pm.register(obj)
+    pm.check_pending()
+    return pm
+
+
+async def call_hook(pm: pluggy.PluginManager, name: str, **kwargs: Any) -> list[Any]:
+    """Call a hook and await every awaitable result; ``None`` results are dropped."""
+    results = getattr(pm.hook, name)(**kwargs)
+    out = []
+    for result in results:
+        if inspect.isawaitable(result):
+            result = await result
+        if result is not None:
+            out.append(result)
+    return out
+
+
+async def first_result(pm: pluggy.PluginManager, name: str, **kwargs: Any) -> Any:
+    results = await call_hook(pm, name, **kwargs)
+    return results[0] if results else None
+
+
+def combined(pm: pluggy.PluginManager, name: str, **kwargs: Any) -> list[Any]:
+    """A synchronous hook whose results are lists: the concatenation."""
+    out: list[Any] = []
+    for result in getattr(pm.hook, name)(**kwargs):
+        if result:
+            out.extend(result)
+    return out

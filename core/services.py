@@ -1,0 +1,95 @@
+"""The kernel's service bundle: one per app, handed to handlers and plugin hooks."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Any
+
+import pluggy
+
+from portalis.core.config import Config
+from portalis.core.db import Database
+from portalis.core.mail import Mailer
+from portalis.core.permissions import PredicateCompiler
+from portalis.core.plugins import combined, make_manager
+from portalis.core.principal import Principal
+from portalis.core.records import Records
+from portalis.core.registry import Registry, TableSpec
+from portalis.core.sites import Site, SiteCache
+from portalis.core.tables import Account, Contact
+
+__all__ = ["Services"]
+
+
+@dataclass
+class Services:
+    config: Config
+    pm: pluggy.PluginManager
+    db: Database
+    registry: Registry
+    sites: SiteCache
+    compiler: PredicateCompiler
+    mailer: Mailer
+    records: Records = field(init=False)
+    extra: dict[str, Any] = field(default_factory=dict)
+    """Room for plugins to keep per-app state (keyed by plugin name)."""
+
+    def __post_init__(self) -> None:
+        self.records = Records(self)
+
+    @classmethod
+    def build(cls, config: Config, extra_plugins: tuple[object, ...] = ()) -> Services:
+        """Load plugins and the registry; connect later with :meth:`start`."""
+        pm = make_manager(config.plugins, extra_plugins)
+        registry = Registry()
+        registry.add([
+            TableSpec(Account, name="account", search_columns=("name",)),
+            TableSpec(Contact, name="contact", personal_data=True,
+                      search_columns=("email", "firstname", "lastname"), title_column="email"),
+        ])
+        registry.add(combined(pm, "portalis_register_tables"))
+        defaults: dict[str, str] = {}
+        for result in pm.hook.portalis_setting_defaults():
+            if result:
+                defaults.update(result)
+        db = Database(config.database_url)
+        return cls(
+            config=config, pm=pm, db=db, registry=registry,
+            sites=SiteCache(db, registry, defaults, ttl=config.policy_ttl),
+            compiler=PredicateCompiler(db.quote),
+            mailer=Mailer(db, config.smtp_url, config.mail_from),
+        )
+
+    async def start(self) -> None:
+        await self.db.connect()
+
+    async def stop(self) -> None:
+        await self.db.close()
+
+    def anonymous(self, site: Site) -> Principal:
+        roles = frozenset([site.anonymous_role]) if site.anonymous_role else frozenset()
+        return Principal(website_id=site.id, role_ids=roles)
+
+    async def principal_for_contact(self, site: Site, contact_id: int,
+                                    session_id: str | None = None) -> Principal | None:
+        """The principal of an active contact: its roles, its account's, Authenticated Users.
+
+        ``None`` if the contact does not exist on this website or is inactive. Two
+        indexed queries.
+        """
+        async with self.db.reader() as conn:
+            contact = await conn.fetchrow(
+                'SELECT "id", "account", "state" FROM "contact" WHERE "id" = ? AND "website" = ?',
+                contact_id, site.id)
+            if contact is None or contact["state"] != "active":
+                return None
+            rows = await conn.fetch(
+                'SELECT "role" FROM "portalis_contact_role" WHERE "contact" = ? '
+                'UNION SELECT "role" FROM "portalis_account_role" WHERE "account" = ?',
+                contact_id, contact["account"] if contact["account"] is not None else -1)
+        roles = {r["role"] for r in rows}
+        if site.authenticated_role:
+            roles.add(site.authenticated_role)
+        return Principal(website_id=site.id, contact_id=contact_id,
+                         account_id=contact["account"], role_ids=frozenset(roles),
+                         session_id=session_id)

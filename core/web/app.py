@@ -1,0 +1,89 @@
+"""The app factory: one call composes the kernel, the enabled plugins and their routes."""
+
+from __future__ import annotations
+
+import logging
+from pathlib import Path
+from typing import Any
+
+from litestar import Litestar, MediaType, Request, Response, get
+from litestar.config.csrf import CSRFConfig
+from litestar.di import Provide
+from litestar.openapi import OpenAPIConfig
+from litestar.static_files import create_static_files_router
+
+from portalis.core.config import Config
+from portalis.core.plugins import call_hook, combined
+from portalis.core.principal import Principal
+from portalis.core.records import Records
+from portalis.core.rendering import Renderer
+from portalis.core.services import Services
+from portalis.core.web.errors import EXCEPTION_HANDLERS
+from portalis.core.web.flow import before_request, current_principal, current_site
+from portalis.core.web.lists import list_page
+from portalis.core.web.pages import render_page
+from portalis.core.web.webapi import WEBAPI_HANDLERS
+
+__all__ = ["create_app"]
+
+STATIC = Path(__file__).parent.parent / "static"
+
+
+@get("/", name="home", sync_to_thread=False)
+async def home(request: Request[Any, Any, Any]) -> Response[Any]:
+    html = render_page(request, "home.liquid", title="Home")
+    return Response(html, media_type=MediaType.HTML)
+
+
+@get("/_health", name="health", sync_to_thread=False, media_type=MediaType.JSON)
+async def health() -> dict[str, str]:
+    return {"status": "ok"}
+
+
+def create_app(config: Config | None = None, *, extra_plugins: tuple[object, ...] = (),
+               services: Services | None = None) -> Litestar:
+    """Build the Litestar app for ``config`` with its enabled plugins (and ``extra_plugins``,
+    plugin objects registered directly — tests use this)."""
+    config = config or Config.load()
+    services = services or Services.build(config, extra_plugins)
+    renderer = Renderer(combined(services.pm, "portalis_template_dirs"))
+
+    async def on_startup(app: Litestar) -> None:
+        await services.start()
+        await call_hook(services.pm, "portalis_startup", app=app, services=services)
+
+    async def on_shutdown(app: Litestar) -> None:
+        await services.stop()
+
+    async def provide_records(request: Request[Any, Any, Any]) -> Records:
+        return services.records
+
+    async def provide_services() -> Services:
+        return services
+
+    plugin_routes = combined(services.pm, "portalis_routes", app_config=config)
+    app = Litestar(
+        route_handlers=[home, health, list_page, *WEBAPI_HANDLERS, *plugin_routes,
+                        create_static_files_router(path="/_static", directories=[STATIC],
+                                                   include_in_schema=False)],
+        dependencies={
+            "records": Provide(provide_records),
+            "services": Provide(provide_services),
+            "principal": Provide(current_principal),
+            "site": Provide(current_site),
+        },
+        before_request=before_request,
+        exception_handlers=EXCEPTION_HANDLERS,
+        csrf_config=CSRFConfig(secret=config.secret_key, cookie_name="csrftoken",
+                               header_name="x-csrftoken", cookie_samesite="lax"),
+        openapi_config=OpenAPIConfig(title="Portalis", version="0.1.0", path="/schema"),
+        on_startup=[on_startup],
+        on_shutdown=[on_shutdown],
+        debug=False,
+        logging_config=None,
+        signature_types=[Principal, Records, Services],
+    )
+    app.state.services = services
+    app.state.renderer = renderer
+    logging.getLogger("portalis").setLevel(logging.INFO)
+    return app

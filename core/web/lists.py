@@ -1,0 +1,102 @@
+"""``GET /_lists/<list>``: a permission-filtered list page as HTML (Liquid) or JSON.
+
+Query parameters: ``search`` (``*`` is a wildcard), ``cursor`` (from the next/previous
+links), ``sort`` (a list column, ``-column`` for descending), ``filter`` (``mine``: my
+records; ``account``: my account's records). One SQL statement per page.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from typing import Any
+from urllib.parse import urlencode
+
+from litestar import MediaType, Request, Response, get
+
+from portalis.core.conditions import And, Cmp, Condition
+from portalis.core.errors import InvalidInput, NotFound
+from portalis.core.odata import parse_filter, parse_orderby
+from portalis.core.principal import Principal
+from portalis.core.records import Page, Records
+from portalis.core.sites import ListDef, Site
+from portalis.core.web.errors import wants_json
+from portalis.core.web.pages import render_page
+
+__all__ = ["list_page", "run_list"]
+
+
+def _json_value(value: Any) -> Any:
+    return value.isoformat() if isinstance(value, dt.datetime | dt.date) else value
+
+
+async def run_list(records: Records, principal: Principal, site: Site, ld: ListDef, *,
+                   search: str | None, cursor: str | None, sort: str | None,
+                   scope_filter: str | None) -> Page:
+    """Execute a list definition for a principal (used by the route and by templates)."""
+    table = records.s.registry.get(ld.table)
+    conditions: list[Condition] = []
+    if ld.filter:
+        conditions.append(parse_filter(ld.filter))
+    if scope_filter:
+        target = {"mine": "contact", "account": "account"}.get(scope_filter)
+        if target is None:
+            raise InvalidInput("filter must be 'mine' or 'account'", code="invalid_filter")
+        own = principal.contact_id if target == "contact" else principal.account_id
+        rels = table.relationships_to(target)
+        if not rels or own is None:
+            raise InvalidInput(f"this list cannot be filtered by {target}", code="invalid_filter")
+        conditions.append(Cmp(rels[0].column, "eq", own))
+    order = parse_orderby(ld.sort) if ld.sort else []
+    if sort:
+        column = sort.lstrip("-")
+        if column not in ld.columns:
+            raise InvalidInput(f"cannot sort by {column!r}: not a column of this list",
+                               code="invalid_sort")
+        order = [(column, sort.startswith("-"))]
+    columns = list(ld.columns) or None
+    return await records.list(
+        principal, ld.table, where=And(tuple(conditions)) if conditions else None,
+        search=search, search_columns=ld.search_columns or table.search_columns,
+        order_by=order, limit=ld.page_size, cursor=cursor, columns=columns,
+        row_privileges=("write", "delete"),
+    )
+
+
+@get("/_lists/{key:str}", name="list_page", sync_to_thread=False)
+async def list_page(request: Request[Any, Any, Any], key: str, records: Records,
+                    principal: Principal, site: Site, search: str | None = None,
+                    cursor: str | None = None, sort: str | None = None,
+                    filter: str | None = None) -> Response[Any]:
+    ld = site.lists.get(key)
+    if ld is None:
+        raise NotFound(f"no list {key!r} on this site", code="unknown_list")
+    page = await run_list(records, principal, site, ld, search=search, cursor=cursor,
+                          sort=sort, scope_filter=filter)
+    base = {k: v for k, v in (("search", search), ("sort", sort), ("filter", filter)) if v}
+
+    def link(cur: str | None) -> str | None:
+        return None if cur is None else f"/_lists/{key}?{urlencode({**base, 'cursor': cur})}"
+
+    columns = list(ld.columns) or list(records.s.registry.get(ld.table).columns)
+    if wants_json(request):
+        return Response({
+            "list": ld.key, "table": ld.table,
+            "value": [{c: _json_value(r.get(c)) for c in ["id", *columns]} |
+                      {"_can_write": r["_can_write"], "_can_delete": r["_can_delete"]}
+                      for r in page.rows],
+            "next": link(page.next_cursor), "previous": link(page.prev_cursor),
+        }, media_type=MediaType.JSON)
+    def sort_url(column: str) -> str:
+        flipped = ("-" if sort == column else "") + column
+        return f"/_lists/{key}?{urlencode({**base, 'sort': flipped})}"
+
+    header = [{"label": c.replace("_", " ").title(), "sort_url": sort_url(c)} for c in columns]
+    rows = [{"id": r["id"], "cells": ["" if r.get(c) is None else str(_json_value(r.get(c)))
+                                      for c in columns],
+             "url": ld.detail_url.replace("{id}", str(r["id"])) if ld.detail_url else "",
+             "can_write": r["_can_write"], "can_delete": r["_can_delete"]} for r in page.rows]
+    html = render_page(request, "list.liquid", title=ld.title,
+                       list={"key": ld.key, "title": ld.title, "url": f"/_lists/{key}"},
+                       columns=header, rows=rows, search=search or "",
+                       next_url=link(page.next_cursor), prev_url=link(page.prev_cursor))
+    return Response(html, media_type=MediaType.HTML)
