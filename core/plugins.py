@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import importlib
+import importlib.util
 import inspect
 from collections.abc import Iterable
 from importlib.metadata import entry_points
@@ -35,6 +36,7 @@ def make_manager(enabled: Iterable[str], extra: Iterable[object] = ()) -> pluggy
     pm = pluggy.PluginManager("portalis")
     pm.add_hookspecs(hookspecs)
     known = available_plugins()
+    modules: list[tuple[str, ModuleType]] = []
     for name in enabled:
         target = known.get(name)
         if target is None:
@@ -42,7 +44,14 @@ def make_manager(enabled: Iterable[str], extra: Iterable[object] = ()) -> pluggy
                 f"plugin {name!r} is enabled in the configuration but not installed "
                 f"(installed: {', '.join(sorted(known)) or 'none'})"
             )
-        module: ModuleType = importlib.import_module(target.split(":")[0])
+        modules.append((name, importlib.import_module(target.split(":")[0])))
+    # A plugin may publish hooks of its own for other plugins (``<package>/hookspecs.py``);
+    # they are added before any implementation is registered.
+    for _name, module in modules:
+        package = module.__name__.rsplit(".", 1)[0]
+        if importlib.util.find_spec(f"{package}.hookspecs") is not None:
+            pm.add_hookspecs(importlib.import_module(f"{package}.hookspecs"))
+    for name, module in modules:
         pm.register(module, name=name)
     for obj in extra:
         pm.register(obj)

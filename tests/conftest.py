@@ -2,17 +2,34 @@
 
 from __future__ import annotations
 
+import importlib.util
 from collections.abc import AsyncIterator, Iterator
 from pathlib import Path
 
 import pytest
 
-from portalis.core.config import DEFAULT_PLUGINS
-from portalis.core.plugins import combined, make_manager
+from portalis.core.plugins import available_plugins, combined, make_manager
 from tests.support.database import TemplateDatabases, engine_name
 from tests.support.portal import Portal, running_portal
 
-ALL_PLUGINS = list(DEFAULT_PLUGINS)
+FIRST = ("selfservice", "identity")
+
+
+def installed_plugins() -> list[str]:
+    """Every plugin whose module exists, kernel-friendly order (the template database
+    carries all their tables, so any test can enable any set of plugins)."""
+    names = []
+    for name, target in available_plugins().items():
+        try:
+            found = importlib.util.find_spec(target) is not None
+        except ModuleNotFoundError:
+            found = False
+        if found:
+            names.append(name)
+    return sorted(names, key=lambda n: (FIRST.index(n) if n in FIRST else len(FIRST), n))
+
+
+ALL_PLUGINS = installed_plugins()
 
 
 def pytest_report_header() -> str:

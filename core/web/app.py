@@ -29,13 +29,13 @@ __all__ = ["create_app"]
 STATIC = Path(__file__).parent.parent / "static"
 
 
-@get("/", name="home", sync_to_thread=False)
+@get("/", name="home")
 async def home(request: Request[Any, Any, Any]) -> Response[Any]:
     html = render_page(request, "home.liquid", title="Home")
     return Response(html, media_type=MediaType.HTML)
 
 
-@get("/_health", name="health", sync_to_thread=False, media_type=MediaType.JSON)
+@get("/_health", name="health", media_type=MediaType.JSON)
 async def health() -> dict[str, str]:
     return {"status": "ok"}
 

@@ -62,7 +62,7 @@ async def run_list(records: Records, principal: Principal, site: Site, ld: ListD
     )
 
 
-@get("/_lists/{key:str}", name="list_page", sync_to_thread=False)
+@get("/_lists/{key:str}", name="list_page")
 async def list_page(request: Request[Any, Any, Any], key: str, records: Records,
                     principal: Principal, site: Site, search: str | None = None,
                     cursor: str | None = None, sort: str | None = None,

@@ -92,7 +92,7 @@ async def _body(request: Request[Any, Any, Any]) -> dict[str, Any]:
     return data
 
 
-@get("/_api/{segment:str}", name="webapi_get", sync_to_thread=False)
+@get("/_api/{segment:str}", name="webapi_get")
 async def api_get(request: Request[Any, Any, Any], segment: str, records: Records,
                   principal: Principal, site: Site,
                   select: str | None = Parameter(query="$select", default=None),
@@ -137,7 +137,7 @@ async def api_get(request: Request[Any, Any, Any], segment: str, records: Record
     return Response(body)
 
 
-@post("/_api/{segment:str}", name="webapi_create", sync_to_thread=False, status_code=201)
+@post("/_api/{segment:str}", name="webapi_create", status_code=201)
 async def api_create(request: Request[Any, Any, Any], segment: str, records: Records,
                      principal: Principal, site: Site) -> Response[Any]:
     table, rid = _segment(segment)
@@ -176,31 +176,31 @@ async def _delete(segment: str, record_id: str | None, records: Records,
     await records.delete(principal, table, rid)
 
 
-@patch("/_api/{segment:str}", name="webapi_update", sync_to_thread=False)
+@patch("/_api/{segment:str}", name="webapi_update")
 async def api_update(request: Request[Any, Any, Any], segment: str, records: Records,
                      principal: Principal, site: Site) -> Response[Any]:
     return await _update(request, segment, None, records, principal, site)
 
 
-@patch("/_api/{segment:str}/{record_id:str}", name="webapi_update_path", sync_to_thread=False)
+@patch("/_api/{segment:str}/{record_id:str}", name="webapi_update_path")
 async def api_update_path(request: Request[Any, Any, Any], segment: str, record_id: str,
                           records: Records, principal: Principal, site: Site) -> Response[Any]:
     return await _update(request, segment, record_id, records, principal, site)
 
 
-@delete("/_api/{segment:str}", name="webapi_delete", sync_to_thread=False, status_code=204)
+@delete("/_api/{segment:str}", name="webapi_delete", status_code=204)
 async def api_delete(segment: str, records: Records, principal: Principal, site: Site) -> None:
     await _delete(segment, None, records, principal, site)
 
 
 @delete("/_api/{segment:str}/{record_id:str}", name="webapi_delete_path",
-        sync_to_thread=False, status_code=204)
+        status_code=204)
 async def api_delete_path(segment: str, record_id: str, records: Records,
                           principal: Principal, site: Site) -> None:
     await _delete(segment, record_id, records, principal, site)
 
 
-@get("/_api/{segment:str}/{record_id:str}", name="webapi_get_path", sync_to_thread=False)
+@get("/_api/{segment:str}/{record_id:str}", name="webapi_get_path")
 async def api_get_path(segment: str, record_id: str, records: Records, principal: Principal,
                        site: Site) -> Response[Any]:
     table, _ = _segment(segment)

@@ -55,12 +55,10 @@ MAX_INPUT_BYTES = 1024 * 1024
 _PEM_BLOCK = re.compile(rb"-----BEGIN ([A-Z0-9 ]+)-----\r?\n.*?-----END \1-----", re.DOTALL)
 _KEY_LABELS = {b"PRIVATE KEY", b"RSA PRIVATE KEY", b"EC PRIVATE KEY", b"ENCRYPTED PRIVATE KEY"}
 _SHA2 = {"sha256", "sha384", "sha512"}
-_USAGE_NAMES = {
+_USAGE_NAMES = {  # others are shown as dotted OIDs
     ExtendedKeyUsageOID.CLIENT_AUTH: "client authentication",
     ExtendedKeyUsageOID.CODE_SIGNING: "code signing",
     ExtendedKeyUsageOID.EMAIL_PROTECTION: "e-mail protection",
-    ExtendedKeyUsageOID.TIME_STAMPING: "time stamping",
-    ExtendedKeyUsageOID.OCSP_SIGNING: "OCSP signing",
 }
 _CURVES = {"secp256r1": "P-256", "secp384r1": "P-384", "secp521r1": "P-521"}
 
@@ -150,11 +148,8 @@ def validate_certificate(
 
     certs, keys = _load(pem_or_pfx, password)
     if key_pem is not None:
-        if len(key_pem) > MAX_INPUT_BYTES:
-            raise CertificateError(ErrorCode.TOO_LARGE, "The key file is too large.")
-        extra_certs, extra_keys = _load_pem(key_pem, password)
-        certs += extra_certs
-        keys += extra_keys
+        extra_certs, extra_keys = _load(key_pem, password)
+        certs, keys = certs + extra_certs, keys + extra_keys
     if not certs:
         raise CertificateError(
             ErrorCode.NO_CERTIFICATE,
@@ -169,10 +164,8 @@ def validate_certificate(
             "exported with its private key.",
         )
     if len(unique) > 1:
-        raise CertificateError(
-            ErrorCode.MULTIPLE_KEYS,
-            "The upload holds more than one private key. Upload only the key for this certificate.",
-        )
+        message = "The upload holds more than one private key; include only this certificate's."
+        raise CertificateError(ErrorCode.MULTIPLE_KEYS, message)
     [(key_id, key)] = unique.items()
     leaf = next((c for c in certs if _spki(c.public_key()) == key_id), None)
     if leaf is None:
@@ -230,6 +223,10 @@ def _load(data: bytes, password: bytes | None) -> tuple[list[x509.Certificate], 
             "The file is neither PEM text nor a PFX/PKCS#12 file. Export the certificate "
             "as PEM (with chain and key) or as PFX with its private key.",
         )
+    try:  # a lone DER certificate (.cer/.crt) - it cannot hold the key
+        return [x509.load_der_x509_certificate(data)], []
+    except ValueError:
+        pass
     try:
         bundle = pkcs12.load_pkcs12(data, password)
     except (ValueError, TypeError) as exc:
@@ -248,21 +245,18 @@ def _load_pem(data: bytes, password: bytes | None) -> tuple[list[x509.Certificat
     keys: list = []
     for number, match in enumerate(_PEM_BLOCK.finditer(data), start=1):
         label, block = match.group(1), match.group(0)
-        if label in (b"CERTIFICATE", b"X509 CERTIFICATE", b"TRUSTED CERTIFICATE"):
+        if label == b"CERTIFICATE":
             try:
                 certs.append(x509.load_pem_x509_certificate(block))
             except ValueError as exc:
                 raise CertificateError(
                     ErrorCode.UNREADABLE,
-                    f"PEM block {number} ('BEGIN {label.decode()}') is damaged: {exc}",
+                    f"PEM block {number} (certificate) is damaged: {exc}",
                 ) from exc
         elif label in _KEY_LABELS:
             keys.append(_load_pem_key(block, password, number))
     if not certs and not keys:
-        raise CertificateError(
-            ErrorCode.UNREADABLE,
-            "No certificate or private key blocks were found in the PEM text.",
-        )
+        raise CertificateError(ErrorCode.UNREADABLE, "The PEM text has no certificate or key.")
     return certs, keys
 
 
@@ -272,10 +266,8 @@ def _load_pem_key(block: bytes, password: bytes | None, number: int) -> object:
     except TypeError as exc:
         if password is not None:  # the key is not encrypted; the password was for a PFX
             return _load_pem_key(block, None, number)
-        raise CertificateError(
-            ErrorCode.KEY_PASSWORD,
-            "The private key is encrypted. Enter the password that protects it.",
-        ) from exc
+        message = "The private key is encrypted. Enter the password that protects it."
+        raise CertificateError(ErrorCode.KEY_PASSWORD, message) from exc
     except (ValueError, UnsupportedAlgorithm) as exc:
         if password is not None:
             message = "The private key could not be decrypted: check the password."
@@ -317,16 +309,9 @@ def _check_key(key: object) -> str:
         curve = _CURVES.get(key.curve.name)
         if curve:
             return f"EC-{curve}"
-        if key.curve.key_size < 256:
-            raise CertificateError(
-                ErrorCode.WEAK_KEY,
-                f"The EC key uses {key.curve.name} ({key.curve.key_size} bits); "
-                "use P-256 or larger.",
-            )
-        raise CertificateError(
-            ErrorCode.UNSUPPORTED_KEY,
-            f"The EC curve {key.curve.name} is not supported by browsers; use P-256 or P-384.",
-        )
+        code = ErrorCode.WEAK_KEY if key.curve.key_size < 256 else ErrorCode.UNSUPPORTED_KEY
+        message = f"The EC curve {key.curve.name} is too weak or not supported by browsers."
+        raise CertificateError(code, message + " Use P-256 or P-384.")
     raise CertificateError(
         ErrorCode.UNSUPPORTED_KEY,
         f"{type(key).__name__.removeprefix('_')} keys are not supported; use RSA or ECDSA.",

@@ -280,7 +280,8 @@ async def verify_domain(
 
     Passes with :attr:`VerificationMethod.CNAME` if the CNAME target equals
     ``portal_host``, else with :attr:`VerificationMethod.TXT` if a TXT value equals
-    ``token`` (constant-time comparison). Otherwise the failure reason is, in order of
+    ``token`` (constant-time comparison; a token is 16-255 characters from
+    ``A-Z a-z 0-9 _ - . = + /``, as :func:`make_token` makes). Otherwise the failure reason is, in order of
     precedence: TIMEOUT, DNS_ERROR (the result could have passed - retry), CNAME_MISMATCH,
     TOKEN_MISMATCH, NXDOMAIN, NO_RECORD.
     """

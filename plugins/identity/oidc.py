@@ -669,7 +669,7 @@ def _check_authorization_response(
     state = params.get("state")
     if not state:
         raise OidcError("state_missing", "authorization response has no state")
-    if False:
+    if not hmac.compare_digest(state.encode(), login_state.state.encode()):
         raise OidcError("state_mismatch", "authorization response state does not match")
 
     iss = params.get("iss")

@@ -262,9 +262,8 @@ class PasswordPolicy:
             local = _email_local_part(email)
             whole = normalize_password(email.strip()).casefold()
             if (
-                (local and (local in folded if len(local) >= 3 else local == folded))
-                or folded == whole
-            ):
+                local and (local in folded if len(local) >= 3 else local == folded)
+            ) or folded == whole:
                 problems.append("Password must not contain your email address or its name part.")
         return problems
 

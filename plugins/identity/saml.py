@@ -103,8 +103,8 @@ from .saml_types import (
 )
 
 __all__ = [
-    "MAX_RESPONSE_BYTES",
     "MAX_RELAY_STATE_BYTES",
+    "MAX_RESPONSE_BYTES",
     "NAMEID_EMAIL",
     "NAMEID_PERSISTENT",
     "NAMEID_TRANSIENT",

@@ -28,7 +28,7 @@ __all__ = [
 ]
 
 NS = {"samlp": C.NS_SAMLP, "saml": C.NS_SAML, "ds": C.NS_DS, "xenc": C.NS_XENC}
-_SAML = "{%s}" % C.NS_SAML
+_SAML = f"{{{C.NS_SAML}}}"
 _BEARER = "urn:oasis:names:tc:SAML:2.0:cm:bearer"
 _SUCCESS = "urn:oasis:names:tc:SAML:2.0:status:Success"
 
@@ -81,7 +81,7 @@ def check_response_envelope(
     config: SamlProviderConfig, response: etree._Element, expected_request_id: str | None
 ) -> None:
     """Root, status, issuer, InResponseTo and Destination of the Response element."""
-    if response.tag != "{%s}Response" % C.NS_SAMLP:
+    if response.tag != f"{{{C.NS_SAMLP}}}Response":
         raise SamlError(SamlErrorCode.MALFORMED, "root element is not samlp:Response")
     codes = response.xpath("samlp:Status/samlp:StatusCode/@Value", namespaces=NS)
     if codes != [_SUCCESS]:
@@ -206,12 +206,16 @@ def _bearer_confirmation(
             if irt is None:
                 # The Response-level InResponseTo is outside an assertion-only signature;
                 # this one is what binds the signed assertion to the request we sent.
-                raise SamlError(SamlErrorCode.UNSOLICITED_RESPONSE, "confirmation lacks InResponseTo")
+                raise SamlError(
+                    SamlErrorCode.UNSOLICITED_RESPONSE, "confirmation lacks InResponseTo"
+                )
             if irt != request_id:
                 raise SamlError(SamlErrorCode.IN_RESPONSE_TO_MISMATCH, "confirmation InResponseTo")
             not_on_or_after = parse_saml_time(data.get("NotOnOrAfter"), "confirmation NotOnOrAfter")
             if not_on_or_after is None:
-                raise SamlError(SamlErrorCode.NO_SUBJECT_CONFIRMATION, "bearer without NotOnOrAfter")
+                raise SamlError(
+                    SamlErrorCode.NO_SUBJECT_CONFIRMATION, "bearer without NotOnOrAfter"
+                )
             if not_on_or_after <= now - skew:
                 raise SamlError(SamlErrorCode.EXPIRED, "confirmation NotOnOrAfter has passed")
             not_before = parse_saml_time(data.get("NotBefore"), "confirmation NotBefore")

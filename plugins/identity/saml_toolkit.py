@@ -139,7 +139,9 @@ def toolkit_settings(config: SamlProviderConfig) -> OneLogin_Saml2_Settings:
         raise ValueError(f"SAML toolkit refused the configuration: {exc}") from exc
 
 
-def request_data(config: SamlProviderConfig, saml_response_b64: str | None = None) -> dict[str, Any]:
+def request_data(
+    config: SamlProviderConfig, saml_response_b64: str | None = None
+) -> dict[str, Any]:
     """The request-like dict the toolkit reads "the current URL" from, built from the
     configured ACS URL so that a forged Host or X-Forwarded-* header cannot move it."""
     parts = urlsplit(config.sp_acs_url)

@@ -296,6 +296,13 @@ def test_missing_parts(pki: Pki) -> None:
     )
 
 
+def test_der_certificate_with_separate_key(pki: Pki) -> None:
+    der = pki.leaf.public_bytes(serialization.Encoding.DER)
+    fails(ErrorCode.NO_PRIVATE_KEY, der)
+    fails(ErrorCode.INCOMPLETE_CHAIN, der, key_pem=pem(pki.leaf_key))
+    assert check(der, key_pem=pem(pki.inter, pki.leaf_key)).chain_length == 2
+
+
 def test_key_does_not_match_leaf(pki: Pki) -> None:
     error = fails(ErrorCode.KEY_MISMATCH, pem(pki.leaf, pki.inter, pki.other_key))
     assert "does not belong" in error.message

@@ -6,6 +6,7 @@ import time
 from collections.abc import Iterator
 
 import pytest
+
 from portalis.plugins.domains.verify import (
     CHALLENGE_LABEL,
     FailureReason,

@@ -9,6 +9,7 @@ from html.parser import HTMLParser
 from urllib.parse import unquote
 
 import pytest
+
 from portalis.plugins.forums.markup import (
     LINK_REL,
     excerpt,

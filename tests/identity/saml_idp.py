@@ -156,11 +156,12 @@ def _assertion(spec: ResponseSpec) -> str:
         + "</saml:AudienceRestriction>"
         for audiences in spec.audiences
     )
-    name_id = (
-        ""
-        if spec.name_id is None
-        else f"<saml:NameID{_attr('Format', spec.name_id_format)}>{escape(spec.name_id)}</saml:NameID>"
-    )
+    name_id = ""
+    if spec.name_id is not None:
+        name_id = (
+            f"<saml:NameID{_attr('Format', spec.name_id_format)}>"
+            f"{escape(spec.name_id)}</saml:NameID>"
+        )
     attributes = "".join(
         f"<saml:Attribute Name={quoteattr(name)}>"
         + "".join(
@@ -170,7 +171,9 @@ def _assertion(spec: ResponseSpec) -> str:
         + "</saml:Attribute>"
         for name, values in spec.attributes.items()
     )
-    statement = f"<saml:AttributeStatement>{attributes}</saml:AttributeStatement>" if attributes else ""
+    statement = (
+        f"<saml:AttributeStatement>{attributes}</saml:AttributeStatement>" if attributes else ""
+    )
     sc_data = (
         "<saml:SubjectConfirmationData"
         + _attr("InResponseTo", spec.sc_in_response_to)
@@ -209,8 +212,15 @@ def _strip_declaration(xml: str) -> str:
 
 def build_response(spec: ResponseSpec, assertions: list[str] | None = None) -> str:
     """The Response XML around `assertions` (default: one unsigned assertion from spec)."""
-    body = "".join(_strip_declaration(a) for a in (assertions if assertions is not None else [_assertion(spec)]))
-    issuer = "" if spec.response_issuer is None else f"<saml:Issuer>{escape(spec.response_issuer)}</saml:Issuer>"
+    body = "".join(
+        _strip_declaration(a)
+        for a in (assertions if assertions is not None else [_assertion(spec)])
+    )
+    issuer = (
+        ""
+        if spec.response_issuer is None
+        else f"<saml:Issuer>{escape(spec.response_issuer)}</saml:Issuer>"
+    )
     return (
         '<samlp:Response xmlns:samlp="urn:oasis:names:tc:SAML:2.0:protocol"'
         ' xmlns:saml="urn:oasis:names:tc:SAML:2.0:assertion"'
@@ -264,18 +274,20 @@ def signed_response(
     if encrypt_for is not None:
         xml = encrypt_assertion(xml, encrypt_for.cert_pem)
     if sign_response:
-        xml = sign_element(xml, signer, sign_algorithm=sign_algorithm, digest_algorithm=digest_algorithm)
+        xml = sign_element(
+            xml, signer, sign_algorithm=sign_algorithm, digest_algorithm=digest_algorithm
+        )
     return xml
 
 
-def sign_with_reference(
-    xml: str, holder_xpath: str, reference_uri: str, signer: KeyPair
-) -> str:
+def sign_with_reference(xml: str, holder_xpath: str, reference_uri: str, signer: KeyPair) -> str:
     """A cryptographically valid signature placed after the Issuer of the element at
     `holder_xpath` but whose Reference points at `reference_uri`."""
     root = etree.fromstring(xml.encode())
     holder = root.xpath(holder_xpath, namespaces=NS)[0]
-    signature = xmlsec.template.create(root, xmlsec.Transform.EXCL_C14N, xmlsec.Transform.RSA_SHA256, ns="ds")
+    signature = xmlsec.template.create(
+        root, xmlsec.Transform.EXCL_C14N, xmlsec.Transform.RSA_SHA256, ns="ds"
+    )
     holder.find("saml:Issuer", NS).addnext(signature)
     reference = xmlsec.template.add_reference(signature, xmlsec.Transform.SHA256, uri=reference_uri)
     xmlsec.template.add_transform(reference, xmlsec.Transform.ENVELOPED)

@@ -18,6 +18,7 @@ from urllib.parse import parse_qs, parse_qsl, urlencode, urljoin, urlsplit, urlu
 import httpx
 import pytest
 from authlib.oauth2.rfc7636 import create_s256_code_challenge
+
 from portalis.plugins.identity.oidc import (
     DEFAULT_ALLOWED_ALGS,
     LoginState,
@@ -564,7 +565,7 @@ async def test_rogue_tokens_are_refused(
     assert error.code == code, error
 
 
-async def test_expired_token_within_leeway_is_still_refused_after_it(
+async def test_maximum_leeway_does_not_accept_a_long_expired_token(
     rogue_provider: RunningProvider, http: httpx.AsyncClient
 ) -> None:
     """Leeway is small and bounded: the rogue's token expired 30 minutes ago."""

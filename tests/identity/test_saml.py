@@ -130,7 +130,6 @@ async def refuse(
         await complete_login(
             config, b64(xml), expected_request_id=request_id, remember_assertion=cache, now=now
         )
-    print("\nREFUSAL", code.value, "|", caught.value.message[:150])
     assert caught.value.code == code, caught.value.message
     assert cache.calls == [], "a refused response must not reach the replay cache"
     return caught.value
@@ -189,16 +188,21 @@ async def test_persistent_name_id_does_not_become_an_email(config, idp, cache):
 
 async def test_custom_attribute_names_are_mapped(config, idp, cache):
     mapped = replace(
-        config, email_attribute="mail", given_name_attribute="firstname",
+        config,
+        email_attribute="mail",
+        given_name_attribute="firstname",
         family_name_attribute="lastname",
     )
     spec = ResponseSpec(
-        name_id="u-17", name_id_format=NAMEID_PERSISTENT,
+        name_id="u-17",
+        name_id_format=NAMEID_PERSISTENT,
         attributes={"mail": ["  carol@example.com "], "firstname": ["Carol"], "lastname": ["Ng"]},
     )
     identity = await accept(mapped, signed_response(spec, idp), cache)
     assert (identity.email, identity.given_name, identity.family_name) == (
-        "carol@example.com", "Carol", "Ng",
+        "carol@example.com",
+        "Carol",
+        "Ng",
     )
 
 
@@ -214,7 +218,9 @@ async def test_full_round_trip_from_begin_login(config, idp, cache):
     ("sign_algorithm", "digest_algorithm"),
     [(C.RSA_SHA384, C.SHA384), (C.RSA_SHA512, C.SHA512), (C.RSA_SHA512, C.SHA256)],
 )
-async def test_stronger_than_sha256_is_accepted(config, idp, cache, sign_algorithm, digest_algorithm):
+async def test_stronger_than_sha256_is_accepted(
+    config, idp, cache, sign_algorithm, digest_algorithm
+):
     xml = signed_response(
         ResponseSpec(), idp, sign_algorithm=sign_algorithm, digest_algorithm=digest_algorithm
     )
@@ -232,7 +238,9 @@ async def test_signed_response_and_assertion_accepted_when_messages_must_be_sign
 
 async def test_encrypted_assertion_is_decrypted_and_accepted(config, idp, sp_keys, cache):
     with_key = replace(
-        config, sp_private_key=sp_keys.key_pem, sp_x509_cert=sp_keys.cert_pem,
+        config,
+        sp_private_key=sp_keys.key_pem,
+        sp_x509_cert=sp_keys.cert_pem,
         want_assertions_encrypted=True,
     )
     xml = signed_response(ResponseSpec(), idp, encrypt_for=sp_keys)
@@ -317,6 +325,14 @@ async def test_xsw_signed_assertion_hidden_in_extensions(config, idp, cache):
     await refuse(config, text(root), cache, Code.WRONG_ASSERTION_COUNT)
 
 
+async def test_lone_signed_assertion_nested_below_the_response_is_refused(config, idp, cache):
+    root = tree(signed_response(ResponseSpec(), idp))
+    original = root.find("saml:Assertion", NS)
+    wrapper = etree.SubElement(root, "Wrapper")
+    wrapper.append(original)
+    await refuse(config, text(root), cache, Code.WRONG_ASSERTION_COUNT)
+
+
 async def test_xsw_signature_moved_onto_a_forged_assertion(config, idp, cache):
     # One assertion only: forged content carrying the genuine signature and ID.
     signed = signed_response(ResponseSpec(), idp)
@@ -370,7 +386,9 @@ async def test_signature_by_a_different_key_is_refused(config, attacker, cache):
 
 async def test_attribute_tampered_after_signing_is_refused(config, idp, cache):
     root = tree(signed_response(ResponseSpec(), idp))
-    value = root.find("saml:Assertion/saml:AttributeStatement/saml:Attribute/saml:AttributeValue", NS)
+    value = root.find(
+        "saml:Assertion/saml:AttributeStatement/saml:Attribute/saml:AttributeValue", NS
+    )
     assert value.text == "alice@example.com"
     value.text = "admin@example.com"
     await refuse(config, text(root), cache, Code.INVALID_SIGNATURE)
@@ -412,7 +430,9 @@ async def test_sha1_response_signature_refused_even_with_a_good_assertion_signat
 
 async def test_xpath_transform_is_refused(config, idp, cache):
     root = tree(signed_response(ResponseSpec(), idp))
-    transform = root.find("saml:Assertion/ds:Signature/ds:SignedInfo/ds:Reference/ds:Transforms/ds:Transform", NS)
+    transform = root.find(
+        "saml:Assertion/ds:Signature/ds:SignedInfo/ds:Reference/ds:Transforms/ds:Transform", NS
+    )
     transform.set("Algorithm", "http://www.w3.org/TR/1999/REC-xpath-19991116")
     await refuse(config, text(root), cache, Code.UNSUPPORTED_TRANSFORM)
 
@@ -422,9 +442,7 @@ async def test_xpath_transform_is_refused(config, idp, cache):
 
 async def test_two_validly_signed_assertions_are_refused(config, idp, cache):
     first, second = ResponseSpec(), ResponseSpec(name_id="admin@example.com")
-    assertions = [
-        tree(signed_response(s, idp)).find("saml:Assertion", NS) for s in (first, second)
-    ]
+    assertions = [tree(signed_response(s, idp)).find("saml:Assertion", NS) for s in (first, second)]
     xml = build_response(first, [text(a) for a in assertions])
     await refuse(config, xml, cache, Code.WRONG_ASSERTION_COUNT)
 
@@ -446,7 +464,9 @@ async def test_encrypted_assertion_without_an_sp_key_is_refused(config, idp, sp_
     await refuse(config, xml, cache, Code.UNDECRYPTABLE)
 
 
-async def test_assertion_encrypted_for_another_key_is_refused(config, idp, sp_keys, attacker, cache):
+async def test_assertion_encrypted_for_another_key_is_refused(
+    config, idp, sp_keys, attacker, cache
+):
     with_key = replace(config, sp_private_key=sp_keys.key_pem, sp_x509_cert=sp_keys.cert_pem)
     xml = signed_response(ResponseSpec(), idp, encrypt_for=attacker)
     await refuse(with_key, xml, cache, Code.UNDECRYPTABLE)
@@ -454,7 +474,9 @@ async def test_assertion_encrypted_for_another_key_is_refused(config, idp, sp_ke
 
 async def test_plain_assertion_refused_when_encryption_is_required(config, idp, sp_keys, cache):
     strict = replace(
-        config, sp_private_key=sp_keys.key_pem, sp_x509_cert=sp_keys.cert_pem,
+        config,
+        sp_private_key=sp_keys.key_pem,
+        sp_x509_cert=sp_keys.cert_pem,
         want_assertions_encrypted=True,
     )
     await refuse(strict, signed_response(ResponseSpec(), idp), cache, Code.ENCRYPTION_REQUIRED)
@@ -539,8 +561,12 @@ async def test_invalid_destination_is_refused(config, idp, cache, destination):
         (ResponseSpec(session_not_on_or_after=timedelta(seconds=-1)), Code.SESSION_EXPIRED),
     ],
     ids=[
-        "conditions-expired", "confirmation-expired", "conditions-not-before",
-        "confirmation-not-before", "issued-in-future", "session-expired",
+        "conditions-expired",
+        "confirmation-expired",
+        "conditions-not-before",
+        "confirmation-not-before",
+        "issued-in-future",
+        "session-expired",
     ],
 )
 async def test_time_window_is_enforced(config, idp, cache, spec, code):
@@ -558,6 +584,32 @@ async def test_injected_now_applies_to_portalis_checks(config, idp, cache):
     later = datetime.now(UTC) + timedelta(hours=1)
     await refuse(config, xml, cache, Code.EXPIRED, now=later)
     assert (await accept(config, xml, cache)).subject  # same document, real time
+
+
+async def test_conditions_end_is_checked_at_the_injected_now(config, idp, cache):
+    # Confirmation still valid at `now`; only Conditions NotOnOrAfter has passed, and the
+    # toolkit (system clock) would accept it.
+    spec = ResponseSpec(
+        not_on_or_after=timedelta(minutes=5), sc_not_on_or_after=timedelta(minutes=30)
+    )
+    later = datetime.now(UTC) + timedelta(minutes=10)
+    await refuse(config, signed_response(spec, idp), cache, Code.EXPIRED, now=later)
+
+
+async def test_session_end_is_checked_at_the_injected_now(config, idp, cache):
+    spec = ResponseSpec(
+        not_on_or_after=timedelta(minutes=30),
+        sc_not_on_or_after=timedelta(minutes=30),
+        session_not_on_or_after=timedelta(minutes=20),
+    )
+    later = datetime.now(UTC) + timedelta(minutes=25)
+    await refuse(config, signed_response(spec, idp), cache, Code.SESSION_EXPIRED, now=later)
+
+
+async def test_not_before_beyond_our_skew_is_refused_inside_the_toolkit_drift(config, idp, cache):
+    # The toolkit tolerates 300 s on Conditions NotBefore; clock_skew here is 120 s.
+    spec = ResponseSpec(not_before=timedelta(minutes=4))
+    await refuse(config, signed_response(spec, idp), cache, Code.NOT_YET_VALID)
 
 
 async def test_naive_now_is_a_programming_error(config, idp, cache):
@@ -627,12 +679,21 @@ async def test_replay_with_a_fresh_response_envelope_is_refused(config, idp, cac
 @pytest.mark.parametrize(
     ("spec", "code"),
     [
-        (ResponseSpec(status="urn:oasis:names:tc:SAML:2.0:status:Requester"), Code.STATUS_NOT_SUCCESS),
+        (
+            ResponseSpec(status="urn:oasis:names:tc:SAML:2.0:status:Requester"),
+            Code.STATUS_NOT_SUCCESS,
+        ),
         (ResponseSpec(name_id=None), Code.MISSING_NAME_ID),
-        (ResponseSpec(sc_method="urn:oasis:names:tc:SAML:2.0:cm:holder-of-key"), Code.NO_SUBJECT_CONFIRMATION),
+        (
+            ResponseSpec(sc_method="urn:oasis:names:tc:SAML:2.0:cm:holder-of-key"),
+            Code.NO_SUBJECT_CONFIRMATION,
+        ),
         (ResponseSpec(sc_not_on_or_after=None), Code.NO_SUBJECT_CONFIRMATION),
         (
-            ResponseSpec(extra_conditions='<saml:Condition xmlns:xsi="http://www.w3.org/2001/XMLSchema-instance" xsi:type="saml:ConditionAbstractType"/>'),
+            ResponseSpec(
+                extra_conditions='<saml:Condition xmlns:xsi="http://www.w3.org/2001/XMLSchema-instance"'
+                ' xsi:type="saml:ConditionAbstractType"/>'
+            ),
             Code.UNSUPPORTED_CONDITION,
         ),
     ],
@@ -699,7 +760,9 @@ async def test_not_a_saml_response_is_refused(config, cache, payload):
 async def test_oversized_response_is_refused_before_parsing(config, cache):
     with pytest.raises(SamlError) as caught:
         await complete_login(
-            config, "A" * (MAX_RESPONSE_BYTES + 4), expected_request_id=REQUEST_ID,
+            config,
+            "A" * (MAX_RESPONSE_BYTES + 4),
+            expected_request_id=REQUEST_ID,
             remember_assertion=cache,
         )
     assert caught.value.code == Code.MALFORMED
@@ -771,7 +834,9 @@ def test_sp_metadata_describes_this_sp(config):
 
 def test_sp_metadata_publishes_the_sp_certificate(config, sp_keys):
     signing = replace(
-        config, sp_private_key=sp_keys.key_pem, sp_x509_cert=sp_keys.cert_pem,
+        config,
+        sp_private_key=sp_keys.key_pem,
+        sp_x509_cert=sp_keys.cert_pem,
         want_assertions_encrypted=True,
     )
     root = etree.fromstring(sp_metadata(signing).encode())

@@ -1,0 +1,169 @@
+"""The practical limit: a bare Litestar app running the same indexed page query.
+
+No framework around the query: no site resolution, no sign-in, no permission
+compiler, no templates. The contact and account ids arrive in headers
+(``x-bench-contact-id``, ``x-bench-account-id``); the handler runs, on long-lived
+connections (3 aiosqlite readers in WAL mode, or an asyncpg pool of 10, as the
+kernel does), exactly the SQL statement Portalis executes for the same page of the
+same contact (captured from ``records.list``, see ``docs/benchmarks.md``), and answers
+JSON with a cursor link of the same shape, so the same Locust users drive both apps.
+
+``uvicorn --factory portalis.loadtests.baseline:create`` with ``PORTALIS_DATABASE_URL``.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import base64
+import datetime as dt
+import json
+import os
+from typing import Any
+from urllib.parse import urlencode
+
+import aiosqlite
+import asyncpg
+from litestar import Litestar, Request, get
+from litestar.params import Parameter
+
+from portalis.core.db import DatabaseURL
+
+__all__ = ["API_SQL", "LIST_SQL", "create"]
+
+_PRED = '((t0."customer" = ?) OR (t0."account" = ?))'
+_COLS = 't0."id", t0."title", t0."status", t0."priority"'
+LIST_SQL = (
+    f'SELECT {_COLS}, t0."modified", CASE WHEN {_PRED} THEN 1 ELSE 0 END AS "_can_write", '
+    'CASE WHEN 1=0 THEN 1 ELSE 0 END AS "_can_delete" FROM "case" t0 '
+    f'WHERE t0."website" = ? AND {_PRED}{{keyset}} '
+    'ORDER BY t0."modified" DESC, t0."id" DESC LIMIT 21')
+LIST_KEYSET = (' AND (((t0."modified" < ? OR t0."modified" IS NULL)) OR '
+               '(t0."modified" = ? AND (t0."id" < ? OR t0."id" IS NULL)))')
+API_SQL = (f'SELECT {_COLS}, t0."customer", t0."account", t0."modified" FROM "case" t0 '
+           f'WHERE t0."website" = ? AND {_PRED}{{keyset}} ORDER BY t0."id" ASC LIMIT 21')
+API_KEYSET = ' AND ((t0."id" > ?))'
+PAGE = 20
+
+
+class Bare:
+    """Long-lived connections and one ``fetch``."""
+
+    def __init__(self, url: str) -> None:
+        self.url = DatabaseURL(url)
+        self.sqlite = self.url.dialect == "sqlite"
+        self.readers: asyncio.Queue[aiosqlite.Connection] = asyncio.Queue()
+        self.conns: list[aiosqlite.Connection] = []
+        self.pool: asyncpg.Pool | None = None
+        self.website = 0
+        self._pg_sql: dict[str, str] = {}
+
+    async def start(self) -> None:
+        if self.sqlite:
+            for _ in range(3):
+                conn = await aiosqlite.connect(self.url.sqlite_path, isolation_level=None)
+                await conn.execute("PRAGMA journal_mode=WAL")
+                await conn.execute("PRAGMA busy_timeout=10000")
+                self.conns.append(conn)
+                self.readers.put_nowait(conn)
+        else:
+            self.pool = await asyncpg.create_pool(self.url.url, min_size=1, max_size=10)
+        rows = await self.fetch('SELECT "id" FROM "portalis_website" WHERE "key" = ?', "bench")
+        self.website = rows[0]["id"]
+
+    async def stop(self) -> None:
+        for conn in self.conns:
+            await conn.close()
+        if self.pool is not None:
+            await self.pool.close()
+
+    async def fetch(self, sql: str, *params: Any) -> list[dict[str, Any]]:
+        if self.sqlite:
+            conn = await self.readers.get()
+            try:
+                async with conn.execute(sql, params) as cur:
+                    rows = await cur.fetchall()
+                    names = [d[0] for d in cur.description or ()]
+            finally:
+                self.readers.put_nowait(conn)
+            return [dict(zip(names, r, strict=True)) for r in rows]
+        text = self._pg_sql.get(sql)
+        if text is None:
+            parts = sql.split("?")
+            text = "".join(p + (f"${i}" if i < len(parts) else "")
+                           for i, p in enumerate(parts, 1))
+            self._pg_sql[sql] = text
+        assert self.pool is not None
+        return [dict(r) for r in await self.pool.fetch(text, *params)]
+
+
+def _cursor(values: list[Any]) -> str:
+    payload = [v.isoformat() if isinstance(v, dt.datetime) else v for v in values]
+    raw = json.dumps({"k": payload, "d": "n"}, separators=(",", ":"))
+    return base64.urlsafe_b64encode(raw.encode()).decode().rstrip("=")
+
+
+def _uncursor(token: str) -> list[Any]:
+    return list(json.loads(base64.urlsafe_b64decode(token + "=" * (-len(token) % 4)))["k"])
+
+
+def _ids(request: Request[Any, Any, Any]) -> tuple[int, int]:
+    return (int(request.headers["x-bench-contact-id"]),
+            int(request.headers["x-bench-account-id"]))
+
+
+def create() -> Litestar:
+    bare = Bare(os.environ["PORTALIS_DATABASE_URL"])
+
+    def when(value: str) -> Any:
+        if bare.sqlite:  # the kernel's text encoding of a UTC timestamp
+            return value.replace("T", " ")
+        return dt.datetime.fromisoformat(value)
+
+    @get("/_lists/cases", sync_to_thread=False)
+    async def list_cases(request: Request[Any, Any, Any], cursor: str | None = None
+                         ) -> dict[str, Any]:
+        contact, account = _ids(request)
+        params: list[Any] = [contact, account, bare.website, contact, account]
+        keyset = ""
+        if cursor:
+            modified, rid = _uncursor(cursor)
+            keyset = LIST_KEYSET
+            params += [when(modified), when(modified), rid]
+        rows = await bare.fetch(LIST_SQL.format(keyset=keyset), *params)
+        nxt = None
+        if len(rows) > PAGE:
+            rows = rows[:PAGE]
+            token = _cursor([rows[-1]["modified"], rows[-1]["id"]])
+            nxt = f"/_lists/cases?{urlencode({'cursor': token})}"
+        return {"list": "cases", "value": rows, "next": nxt}
+
+    @get("/_api/case", sync_to_thread=False)
+    async def api_cases(request: Request[Any, Any, Any],
+                        top: str | None = Parameter(query="$top", default=None),
+                        skiptoken: str | None = Parameter(query="$skiptoken", default=None),
+                        ) -> dict[str, Any]:
+        contact, account = _ids(request)
+        params: list[Any] = [bare.website, contact, account]
+        keyset = ""
+        if skiptoken:
+            keyset = API_KEYSET
+            params += _uncursor(skiptoken)
+        rows = await bare.fetch(API_SQL.format(keyset=keyset), *params)
+        body: dict[str, Any] = {"value": rows[:PAGE]}
+        if len(rows) > PAGE:
+            token = _cursor([rows[PAGE - 1]["id"]])
+            body["@odata.nextLink"] = f"/_api/case?{urlencode({'$top': top or PAGE, '$skiptoken': token})}"
+        return body
+
+    @get("/_health", sync_to_thread=False)
+    async def health() -> dict[str, str]:
+        return {"status": "ok"}
+
+    async def start(app: Litestar) -> None:
+        await bare.start()
+
+    async def stop(app: Litestar) -> None:
+        await bare.stop()
+
+    return Litestar([list_cases, api_cases, health], on_startup=[start], on_shutdown=[stop],
+                    logging_config=None, openapi_config=None)

@@ -1,0 +1,1 @@
+"""Helpers for the notebook walkthroughs (not part of the portalis package)."""

@@ -1,0 +1,160 @@
+"""A real SMTP server (aiosmtpd) on 127.0.0.1 for the identity tests, and a portal wired
+to it with the identity plugin, a cheap password hasher and a movable clock."""
+
+from __future__ import annotations
+
+import datetime as dt
+import email
+import email.policy
+import re
+import socket
+import threading
+from collections.abc import AsyncIterator, Iterator
+from contextlib import asynccontextmanager, contextmanager
+from email.message import EmailMessage
+from pathlib import Path
+from typing import Any
+
+from aiosmtpd.controller import Controller
+
+from portalis.plugins.identity.passwords import PasswordHasher
+from portalis.plugins.identity.store import state
+from tests.support.portal import Portal, running_portal
+
+__all__ = ["CASES", "Clock", "IdentityPortal", "Mailbox", "identity_portal", "smtp_server"]
+
+CASES = (Path(__file__).parent.parent / "sites" / "cases.yaml").read_text()
+CHEAP = PasswordHasher.cheap()
+
+
+def free_port() -> int:
+    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as s:
+        s.bind(("127.0.0.1", 0))
+        return int(s.getsockname()[1])
+
+
+class Mailbox:
+    """aiosmtpd handler that keeps every message (subjects decoded from RFC 2047)."""
+
+    def __init__(self) -> None:
+        self.messages: list[EmailMessage] = []
+        self._lock = threading.Lock()
+
+    async def handle_DATA(self, server: Any, session: Any, envelope: Any) -> str:
+        msg = email.message_from_bytes(envelope.content, policy=email.policy.default)
+        with self._lock:
+            self.messages.append(msg)  # type: ignore[arg-type]
+        return "250 Message accepted for delivery"
+
+    def to(self, address: str) -> list[EmailMessage]:
+        with self._lock:
+            return [m for m in self.messages if address in str(m["To"])]
+
+    def last(self, address: str) -> EmailMessage:
+        found = self.to(address)
+        assert found, f"no mail to {address}; got {[str(m['To']) for m in self.messages]}"
+        return found[-1]
+
+    @staticmethod
+    def subject(msg: EmailMessage) -> str:
+        return str(msg["Subject"])
+
+    @staticmethod
+    def body(msg: EmailMessage) -> str:
+        part = msg.get_body(("plain",))
+        assert part is not None
+        return str(part.get_content())  # type: ignore[attr-defined]
+
+    def link(self, address: str) -> str:
+        urls = re.findall(r"https?://\S+", self.body(self.last(address)))
+        assert urls, "the last mail has no link"
+        return str(urls[0])
+
+    def code(self, address: str) -> str:
+        found = re.search(r"\b(\d{6})\b", self.body(self.last(address)))
+        assert found, "the last mail has no 6-digit code"
+        return found.group(1)
+
+
+@contextmanager
+def smtp_server() -> Iterator[tuple[Mailbox, int]]:
+    mailbox = Mailbox()
+    port = free_port()
+    controller = Controller(mailbox, hostname="127.0.0.1", port=port)
+    controller.start()
+    try:
+        yield mailbox, port
+    finally:
+        controller.stop()
+
+
+class Clock:
+    """A clock the test moves by hand (no sleeping)."""
+
+    def __init__(self) -> None:
+        self.now = dt.datetime.now(dt.UTC)
+
+    def __call__(self) -> dt.datetime:
+        return self.now
+
+    def advance(self, **delta: float) -> None:
+        self.now += dt.timedelta(**delta)
+
+
+class IdentityPortal:
+    """A running portal with the identity plugin, its mailbox and its clock."""
+
+    def __init__(self, portal: Portal, mailbox: Mailbox, clock: Clock) -> None:
+        self.portal = portal
+        self.mail = mailbox
+        self.clock = clock
+
+    @property
+    def client(self) -> Any:
+        return self.portal.client
+
+    async def post(self, url: str, json: dict[str, Any] | None = None, *,
+                   data: dict[str, str] | None = None, **kw: Any) -> Any:
+        if data is not None:
+            form = {"_csrf_token": await self.portal.csrf(), **data}
+            return await self.portal.send("POST", url, data=form, csrf=False, **kw)
+        return await self.portal.send("POST", url, json=json or {}, **kw)
+
+    async def login(self, email: str, password: str = "Demo-pass-1") -> Any:
+        return await self.post("/_auth/login", {"email": email, "password": password})
+
+    async def cases(self) -> list[str]:
+        """Titles of the cases list: who am I, as the permissions see it."""
+        r = await self.portal.get("/_lists/cases", headers={"accept": "application/json"})
+        assert r.status_code == 200, r.text
+        return sorted(row["title"] for row in r.json()["value"])
+
+    async def contact_id(self, email: str) -> int:
+        return int(await self.portal.services.db.fetchval(
+            'SELECT "id" FROM "contact" WHERE "email" = ? AND "state" = \'active\'', email))
+
+    async def sessions_of(self, email: str) -> int:
+        return int(await self.portal.services.db.fetchval(
+            'SELECT COUNT(*) FROM "identity_session" WHERE "contact" = ?',
+            await self.contact_id(email)))
+
+    async def settings(self, **values: str) -> None:
+        """Set site settings on the applied cases site (``a__b`` means ``a/b``)."""
+        lines = "\n".join(f"  {k.replace('__', '/')}: {v!r}" for k, v in values.items())
+        await self.portal.apply(CASES.replace("settings:\n", f"settings:\n{lines}\n", 1))
+
+
+@asynccontextmanager
+async def identity_portal(database_url: str, *, extra_plugins: tuple[object, ...] = (),
+                          apply: bool = True, **config: Any) -> AsyncIterator[IdentityPortal]:
+    with smtp_server() as (mailbox, port):
+        async with running_portal(database_url, plugins=["selfservice", "identity"],
+                                  extra_plugins=extra_plugins,
+                                  smtp_url=f"smtp://127.0.0.1:{port}", **config) as portal:
+            clock = Clock()
+            st = state(portal.services)
+            st.hasher = CHEAP
+            st.clock = clock
+            if apply:
+                await portal.apply(CASES)
+            yield IdentityPortal(portal, mailbox, clock)

@@ -1,0 +1,122 @@
+"""Every notebook in notebooks/ runs headless, top to bottom, and every assertion holds.
+
+Each notebook is executed with nbclient in a kernel of this project's own environment
+(the ``portalis`` kernelspec: installed into ``sys.prefix`` from here if it is missing
+or points at another interpreter). A failure names the cell (its index, the first lines
+of its source) and the error; the executed notebook is kept in pytest's temporary folder.
+Notebooks are committed without outputs, which a second test checks.
+
+The notebooks honour ``PORTALIS_TEST_DATABASE`` (each makes its own fresh database on
+that PostgreSQL server); the kernel inherits the environment of this process.
+"""
+
+from __future__ import annotations
+
+import subprocess
+import sys
+import time
+from pathlib import Path
+from typing import Any
+
+import nbformat
+import pytest
+from jupyter_client.kernelspec import KernelSpecManager, NoSuchKernel
+from nbclient import NotebookClient
+from nbclient.exceptions import CellExecutionError, CellTimeoutError, DeadKernelError
+
+NOTEBOOK_DIR = Path(__file__).resolve().parent.parent / "notebooks"
+NOTEBOOKS = sorted(NOTEBOOK_DIR.glob("*.ipynb"))
+KERNEL = "portalis"
+CELL_TIMEOUT = 240  # seconds; a cell waits at most this long
+EXCERPT_LINES = 8
+
+
+def _kernel_python(name: str) -> str | None:
+    try:
+        return str(KernelSpecManager().get_kernel_spec(name).argv[0])
+    except NoSuchKernel:
+        return None
+
+
+def ensure_kernel() -> str:
+    """The ``portalis`` kernelspec, running this interpreter; installed if needed."""
+    if _kernel_python(KERNEL) != sys.executable:
+        subprocess.run([sys.executable, "-m", "ipykernel", "install", "--sys-prefix",
+                        "--name", KERNEL, "--display-name", "Python (portalis)"],
+                       check=True, capture_output=True, text=True)
+    found = _kernel_python(KERNEL)
+    assert found == sys.executable, (
+        f"kernelspec {KERNEL!r} runs {found}, not {sys.executable}: another {KERNEL!r} "
+        f"kernelspec shadows the one in {sys.prefix} (see `jupyter kernelspec list`)")
+    return KERNEL
+
+
+def _excerpt(source: str) -> str:
+    lines = source.splitlines()
+    shown = "\n".join(f"    {line}" for line in lines[:EXCERPT_LINES])
+    return shown + ("\n    ..." if len(lines) > EXCERPT_LINES else "")
+
+
+def failed_cell(nb: Any) -> tuple[int, Any, str] | None:
+    """(index, cell, error text) of the first cell whose outputs hold an error."""
+    for index, cell in enumerate(nb.cells):
+        for output in cell.get("outputs", []) if cell.cell_type == "code" else []:
+            if output.get("output_type") == "error":
+                return index, cell, f"{output.get('ename')}: {output.get('evalue')}"
+    return None
+
+
+def unfinished_cell(nb: Any) -> tuple[int, Any] | None:
+    """The first code cell that did not finish (a timeout or a dead kernel)."""
+    for index, cell in enumerate(nb.cells):
+        if cell.cell_type == "code" and cell.get("execution_count") is None:
+            return index, cell
+    return None
+
+
+def describe_failure(path: Path, nb: Any, exc: BaseException, saved: Path) -> str:
+    head = f"{path.name} failed ({type(exc).__name__}); executed copy: {saved}"
+    found = failed_cell(nb)
+    if found is not None:
+        index, cell, error = found
+        return f"{head}\ncell {index} raised {error}\n{_excerpt(cell.source)}\n\n{exc}"
+    stuck = unfinished_cell(nb)
+    if stuck is not None:
+        index, cell = stuck
+        return f"{head}\ncell {index} did not finish: {exc}\n{_excerpt(cell.source)}"
+    return f"{head}\n{exc}"
+
+
+@pytest.mark.parametrize("path", NOTEBOOKS, ids=[p.stem for p in NOTEBOOKS])
+def test_notebook_runs_green(path: Path, tmp_path: Path) -> None:
+    nb = nbformat.read(path, as_version=4)
+    client = NotebookClient(nb, kernel_name=ensure_kernel(), timeout=CELL_TIMEOUT,
+                            startup_timeout=120, allow_errors=False,
+                            resources={"metadata": {"path": str(NOTEBOOK_DIR)}})
+    saved = tmp_path / path.name
+    started = time.monotonic()
+    try:
+        client.execute()
+    except (CellExecutionError, CellTimeoutError, DeadKernelError) as exc:
+        nbformat.write(nb, saved)
+        pytest.fail(describe_failure(path, nb, exc, saved), pytrace=False)
+    nbformat.write(nb, saved)
+    print(f"{path.name}: {time.monotonic() - started:.1f} s")
+    unrun = [i for i, c in enumerate(nb.cells)
+             if c.cell_type == "code" and c.get("execution_count") is None]
+    assert not unrun, f"{path.name}: cells {unrun} were not executed"
+
+
+@pytest.mark.parametrize("path", NOTEBOOKS, ids=[p.stem for p in NOTEBOOKS])
+def test_notebook_is_committed_without_outputs(path: Path) -> None:
+    nb = nbformat.read(path, as_version=4)
+    nbformat.validate(nb)
+    dirty = [i for i, c in enumerate(nb.cells) if c.cell_type == "code"
+             and (c.get("outputs") or c.get("execution_count") is not None)]
+    assert not dirty, (f"{path.name}: cells {dirty} carry outputs or execution counts; "
+                       f"clear them before committing")
+    assert nb.metadata.get("kernelspec", {}).get("name") == KERNEL
+
+
+def test_there_are_notebooks() -> None:
+    assert NOTEBOOKS, f"no notebooks in {NOTEBOOK_DIR}"
