@@ -71,7 +71,7 @@ class Records:
         return self._db.quote(name)
 
     async def site(self, principal: Principal) -> Site:
-        return await self.s.sites.get(principal.website_id)
+        return await self.s.sites.get(principal.website_id, refresh=False)
 
     async def predicate(self, principal: Principal, table: str, privilege: str,
                         alias: str = "t0") -> Predicate:

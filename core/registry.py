@@ -149,9 +149,9 @@ class PortalTable:
                 if parsed.tzinfo is None:
                     parsed = parsed.replace(tzinfo=dt.UTC)
                 return parsed.astimezone(dt.UTC)
-            if not isinstance(value, str | int | float) or isinstance(value, bool):
+            if not isinstance(value, str):
                 raise ValueError
-            text = str(value)
+            text = value
             if "\x00" in text:
                 raise InvalidInput(f"{column} contains a NUL character", code="invalid_value",
                                    column=column)

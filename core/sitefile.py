@@ -143,10 +143,16 @@ class _Applier:
         return out
 
     async def links(self, table: str, owner_col: str, owner_id: int, role_ids: list[int]) -> None:
-        await self.conn.execute(f'DELETE FROM "{table}" WHERE "{owner_col}" = ?', owner_id)
-        for rid in role_ids:
+        """Make the owner's role links exactly ``role_ids`` (unchanged links stay as they are)."""
+        current = {r["role"] for r in await self.conn.fetch(
+            f'SELECT "role" FROM "{table}" WHERE "{owner_col}" = ?', owner_id)}
+        for rid in current - set(role_ids):
             await self.conn.execute(
-                f'INSERT INTO "{table}" ("{owner_col}", "role") VALUES (?, ?)', owner_id, rid)
+                f'DELETE FROM "{table}" WHERE "{owner_col}" = ? AND "role" = ?', owner_id, rid)
+        for rid in dict.fromkeys(role_ids):
+            if rid not in current:
+                await self.conn.execute(
+                    f'INSERT INTO "{table}" ("{owner_col}", "role") VALUES (?, ?)', owner_id, rid)
 
     async def people(self, section: str, table: str) -> None:
         items = _items(self.data, section)
@@ -245,9 +251,11 @@ class _Applier:
         try:
             Policy(self.website_id, grants, self.s.registry)
         except PortalisError as exc:
-            bad_key = next((key_of[g.id] for g in grants if g.key in exc.message), "")
+            bad_key = next((key_of[g.id] for g in grants
+                            if exc.message.startswith(f"permission {g.key!r}: ")), "")
+            message = exc.message.split(": ", 1)[1] if bad_key else exc.message
             raise _err(f"permissions[{bad_key}]" if bad_key else "permissions",
-                       exc.message) from None
+                       message) from None
 
     async def lists(self) -> None:
         for item in _items(self.data, "lists"):

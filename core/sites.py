@@ -112,7 +112,9 @@ class SiteCache:
         self._lock = asyncio.Lock()
 
     def invalidate(self) -> None:
+        """Forget everything (this process changed a configuration)."""
         self._checked = 0.0
+        self._sites.clear()
 
     async def _refresh(self) -> None:
         now = time.monotonic()
@@ -149,8 +151,11 @@ class SiteCache:
         await self._refresh()
         return sorted(self._versions)
 
-    async def get(self, website_id: int) -> Site:
-        await self._refresh()
+    async def get(self, website_id: int, *, refresh: bool = True) -> Site:
+        """The site's snapshot. ``refresh=False`` skips the version check (the request
+        flow already made it once for this request)."""
+        if refresh or not self._versions:
+            await self._refresh()
         site = self._sites.get(website_id)
         if site is not None:
             return site

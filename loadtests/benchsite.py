@@ -7,7 +7,7 @@ contacts, cases and notes are bulk-inserted by :mod:`portalis.loadtests.seed`.
 
 from __future__ import annotations
 
-__all__ = ["BENCH_SITE", "HOST", "PAGE_SIZE", "WEBSITE_KEY", "email_of"]
+__all__ = ["BENCH_SITE", "HEADER_NOTE", "HOST", "PAGE_SIZE", "WEBSITE_KEY", "email_of"]
 
 WEBSITE_KEY = "bench"
 HOST = "127.0.0.1"
@@ -115,3 +115,6 @@ lists:
     page_size: {PAGE_SIZE}
     search: [title, body]
 """
+
+HEADER_NOTE = ("load-test sign-in: X-Bench-Contact header → one indexed contact lookup + "
+               "principal_for_contact (2 queries), the cost of a session lookup")

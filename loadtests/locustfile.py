@@ -11,7 +11,8 @@ Environment:
   (written by the runner); each simulated user takes the next one, so every user is
   a different contact and the bound permission predicate differs per request.
 * ``PORTALIS_BENCH_DEPTH``: pages a paging user follows before starting over (10).
-* ``PORTALIS_BENCH_CURSOR``: the cursor of the page :class:`DepthUser` requests.
+* ``PORTALIS_BENCH_CURSOR``: the cursor of the page :class:`DepthUser` requests, and
+  ``PORTALIS_BENCH_DEPTH_USERS``: its own users file (default: the shared one).
 * ``PORTALIS_BENCH_RATE``: total requests/s to hold (with ``PORTALIS_BENCH_NUSERS``);
   unset: as fast as possible.
 * ``PORTALIS_BENCH_LOGIN``: ``header`` (default, the load-test sign-in) or ``real``
@@ -42,8 +43,8 @@ LOGIN = os.environ.get("PORTALIS_BENCH_LOGIN", "header")
 PASSWORD = os.environ.get("PORTALIS_BENCH_PASSWORD", "Bench-pass-1")
 
 
-def _contacts() -> list[dict[str, Any]]:
-    path = os.environ.get("PORTALIS_BENCH_USERS")
+def _contacts(variable: str = "PORTALIS_BENCH_USERS") -> list[dict[str, Any]]:
+    path = os.environ.get(variable)
     if not path:
         return [{"email": "c0@bench.example", "contact_id": 1, "account_id": 1}]
     with open(path) as f:
@@ -51,6 +52,8 @@ def _contacts() -> list[dict[str, Any]]:
 
 
 _POOL = itertools.cycle(_contacts())
+_DEEP_POOL = (itertools.cycle(_contacts("PORTALIS_BENCH_DEPTH_USERS"))
+              if os.environ.get("PORTALIS_BENCH_DEPTH_USERS") else _POOL)
 
 
 def _wait() -> Any:
@@ -99,6 +102,8 @@ class BenchUser(FastHttpUser):
     wait_time = _wait() or between(0, 0)
     contact: dict[str, Any]
     headers: dict[str, str]
+    _next: str | None = None
+    _depth: int = 0
 
     def on_start(self) -> None:
         sign_in(self, next(_POOL))
@@ -123,11 +128,15 @@ class BenchUser(FastHttpUser):
             return unescape(match.group(1)) if match else None
 
     def walk(self, first: str, name: str, *, as_json: bool) -> None:
-        url: str | None = first
-        for depth in range(DEPTH):
-            if url is None:
-                return
-            url = self.page(url, f"{name} [page {'1' if depth == 0 else 'n'}]", as_json=as_json)
+        """One page per call: page 1, then the next link, ``DEPTH`` pages deep, again.
+
+        One request per task run, so ``constant_throughput`` holds a request rate."""
+        url, depth = getattr(self, "_next", None), getattr(self, "_depth", 0)
+        if url is None or depth >= DEPTH:
+            url, depth = first, 0
+        self._next = self.page(url, f"{name} [page {'1' if depth == 0 else 'n'}]",
+                               as_json=as_json)
+        self._depth = depth + 1
 
 
 class ListHtmlUser(BenchUser):
@@ -155,7 +164,12 @@ class ApiJsonUser(BenchUser):
 
 
 class DepthUser(BenchUser):
-    """One deep page (``PORTALIS_BENCH_CURSOR``) of the big account, again and again."""
+    """One deep page (``PORTALIS_BENCH_CURSOR``) of the big account, again and again.
+
+    Signs in from ``PORTALIS_BENCH_DEPTH_USERS`` when set (bigco's administrators)."""
+
+    def on_start(self) -> None:
+        sign_in(self, next(_DEEP_POOL))
 
     @task
     def deep(self) -> None:
@@ -169,7 +183,7 @@ class MixedUser(BenchUser):
 
     @task(4)
     def browse(self) -> None:
-        self.walk("/_lists/cases", "/_lists/cases json", as_json=True)
+        self.walk("/_lists/cases", "/_lists/cases json mixed", as_json=True)
 
     @task(1)
     def create_then_read(self) -> None:
@@ -197,21 +211,23 @@ class AnonymousBrowser(FastHttpUser):
     """A visitor reads the knowledge base: home, article list pages, search, Web API."""
 
     wait_time = _wait() or between(0, 0)
+    _next: str | None = None
+    _depth = 0
     words = ("printer", "invoice", "login", "network", "password", "VPN")
 
     @task(3)
     def articles(self) -> None:
-        url: str | None = "/_lists/articles"
-        for depth in range(3):
-            if url is None:
-                break
-            with self.client.get(url, name=f"/_lists/articles [page {depth + 1}]",
-                                 catch_response=True) as resp:
-                if resp.status_code != 200 or "<tr data-id=" not in (resp.text or ""):
-                    resp.failure(f"{resp.status_code}: no articles")
-                    return
-                match = _NEXT.search(resp.text or "")
-                url = unescape(match.group(1)) if match else None
+        url = self._next if self._next and self._depth < 3 else "/_lists/articles"
+        self._depth = 0 if url == "/_lists/articles" else self._depth
+        self._next = None
+        with self.client.get(url, name=f"/_lists/articles [page {self._depth + 1}]",
+                             catch_response=True) as resp:
+            if resp.status_code != 200 or "<tr data-id=" not in (resp.text or ""):
+                resp.failure(f"{resp.status_code}: no articles")
+                return
+            match = _NEXT.search(resp.text or "")
+            self._next = unescape(match.group(1)) if match else None
+        self._depth += 1
 
     @task(1)
     def search(self) -> None:

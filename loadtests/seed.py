@@ -169,13 +169,21 @@ async def _pg_admin(url: str, sql: str) -> None:
         await conn.close()
 
 
+def _remove_sqlite(path: str) -> None:
+    for suffix in ("", "-wal", "-shm"):
+        Path(path + suffix).unlink(missing_ok=True)
+    Path(path).parent.mkdir(parents=True, exist_ok=True)
+
+
+def _is_file(path: str) -> bool:
+    return Path(path).is_file()
+
+
 async def reset_database(url: str) -> None:
     """Delete the SQLite file or drop and re-create the PostgreSQL database."""
     db = DatabaseURL(url)
     if db.dialect == "sqlite":
-        for suffix in ("", "-wal", "-shm"):
-            Path(db.sqlite_path + suffix).unlink(missing_ok=True)
-        Path(db.sqlite_path).parent.mkdir(parents=True, exist_ok=True)
+        _remove_sqlite(db.sqlite_path)
         return
     name = urlparse(url).path.lstrip("/")
     await _pg_admin(url, f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
@@ -187,7 +195,7 @@ async def seeded_cases(url: str) -> int | None:
     db = DatabaseURL(url)
     try:
         if db.dialect == "sqlite":
-            if not Path(db.sqlite_path).is_file():
+            if not _is_file(db.sqlite_path):
                 return None
             sink: Sink = SqliteSink(db.sqlite_path)
         else:

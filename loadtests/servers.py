@@ -103,19 +103,21 @@ class LocustResult:
     p99: float
     locust_cpu: float  # CPU seconds of the Locust process per wall second
     errors: list[str]
+    by_name: dict[str, tuple[int, int]]  # request name -> (requests, failures)
 
     def as_dict(self) -> dict[str, Any]:
         return dict(self.__dict__)
 
 
-def run_locust(user_class: str, host: str, *, users: int, seconds: int, csv_prefix: Path,
-               env: dict[str, str], core: str | None = "1") -> LocustResult:
-    """Run one headless Locust user class against ``host``; parse its CSV summary."""
+def run_locust(user_class: str | list[str], host: str, *, users: int, seconds: int,
+               csv_prefix: Path, env: dict[str, str], core: str | None = "1") -> LocustResult:
+    """Run headless Locust user class(es) against ``host``; parse its CSV summary."""
     csv_prefix.parent.mkdir(parents=True, exist_ok=True)
     cmd = [*_pin(core), sys.executable, "-m", "locust", "-f", str(LOCUSTFILE), "--headless",
            "-u", str(users), "-r", str(users), "-t", f"{seconds}s", "--host", host,
            "--csv", str(csv_prefix), "--only-summary", "--loglevel", "ERROR",
-           "--exit-code-on-error", "0", "--stop-timeout", "5", user_class]
+           "--exit-code-on-error", "0", "--stop-timeout", "5",
+           *([user_class] if isinstance(user_class, str) else user_class)]
     full_env = {**os.environ, **env, "PORTALIS_BENCH_NUSERS": str(users),
                 "PYTHONWARNINGS": "ignore"}
     before = resource.getrusage(resource.RUSAGE_CHILDREN)
@@ -129,10 +131,13 @@ def run_locust(user_class: str, host: str, *, users: int, seconds: int, csv_pref
     if done.returncode != 0 or not stats.is_file():
         raise RuntimeError(f"locust failed ({done.returncode}): {done.stderr[-2000:]}")
     row: dict[str, str] = {}
+    by_name: dict[str, tuple[int, int]] = {}
     with stats.open() as f:
         for r in csv.DictReader(f):
             if r["Name"] == "Aggregated":
                 row = r
+            else:
+                by_name[r["Name"]] = (int(r["Request Count"]), int(r["Failure Count"]))
     errors: list[str] = []
     failures_csv = Path(f"{csv_prefix}_failures.csv")
     if failures_csv.is_file():
@@ -146,4 +151,5 @@ def run_locust(user_class: str, host: str, *, users: int, seconds: int, csv_pref
 
     return LocustResult(requests=int(num("Request Count")), failures=int(num("Failure Count")),
                         rps=num("Requests/s"), p50=num("50%"), p95=num("95%"), p99=num("99%"),
-                        locust_cpu=cpu / wall if wall else 0.0, errors=errors)
+                        locust_cpu=cpu / wall if wall else 0.0, errors=errors,
+                        by_name=by_name)

@@ -12,6 +12,7 @@ that PostgreSQL server); the kernel inherits the environment of this process.
 
 from __future__ import annotations
 
+import re
 import subprocess
 import sys
 import time
@@ -29,6 +30,7 @@ NOTEBOOKS = sorted(NOTEBOOK_DIR.glob("*.ipynb"))
 KERNEL = "portalis"
 CELL_TIMEOUT = 240  # seconds; a cell waits at most this long
 EXCERPT_LINES = 8
+ANSI = re.compile(r"\x1b\[[0-9;]*[A-Za-z]")
 
 
 def _kernel_python(name: str) -> str | None:
@@ -75,16 +77,19 @@ def unfinished_cell(nb: Any) -> tuple[int, Any] | None:
 
 
 def describe_failure(path: Path, nb: Any, exc: BaseException, saved: Path) -> str:
+    """Which cell failed (index, source excerpt, error), then nbclient's full report."""
     head = f"{path.name} failed ({type(exc).__name__}); executed copy: {saved}"
+    detail = ANSI.sub("", str(exc))
     found = failed_cell(nb)
     if found is not None:
         index, cell, error = found
-        return f"{head}\ncell {index} raised {error}\n{_excerpt(cell.source)}\n\n{exc}"
+        return (f"{head}\ncell {index} raised {ANSI.sub('', error)}\n{_excerpt(cell.source)}"
+                f"\n\n{detail}")
     stuck = unfinished_cell(nb)
     if stuck is not None:
         index, cell = stuck
-        return f"{head}\ncell {index} did not finish: {exc}\n{_excerpt(cell.source)}"
-    return f"{head}\n{exc}"
+        return f"{head}\ncell {index} did not finish\n{_excerpt(cell.source)}\n\n{detail}"
+    return f"{head}\n{detail}"
 
 
 @pytest.mark.parametrize("path", NOTEBOOKS, ids=[p.stem for p in NOTEBOOKS])
@@ -95,12 +100,14 @@ def test_notebook_runs_green(path: Path, tmp_path: Path) -> None:
                             resources={"metadata": {"path": str(NOTEBOOK_DIR)}})
     saved = tmp_path / path.name
     started = time.monotonic()
+    failure = None
     try:
         client.execute()
     except (CellExecutionError, CellTimeoutError, DeadKernelError) as exc:
-        nbformat.write(nb, saved)
-        pytest.fail(describe_failure(path, nb, exc, saved), pytrace=False)
+        failure = describe_failure(path, nb, exc, saved)
     nbformat.write(nb, saved)
+    if failure is not None:
+        pytest.fail(failure, pytrace=False)
     print(f"{path.name}: {time.monotonic() - started:.1f} s")
     unrun = [i for i, c in enumerate(nb.cells)
              if c.cell_type == "code" and c.get("execution_count") is None]

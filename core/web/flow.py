@@ -37,7 +37,7 @@ async def resolve_site(request: Request[Any, Any, Any], services: Services) -> S
         website_id = await services.sites.website_for_key(services.config.default_website)
     if website_id is None:
         raise NotFound("this host name is not bound to any portal", code="unknown_host")
-    return await services.sites.get(website_id)
+    return await services.sites.get(website_id, refresh=False)
 
 
 async def before_request(request: Request[Any, Any, Any]) -> Response[Any] | None:

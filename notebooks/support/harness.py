@@ -44,6 +44,7 @@ NOTEBOOKS = REPO / "notebooks"
 BIN = Path(sys.executable).parent
 PLUGINS = "selfservice"
 _RUNNING: list[Portal] = []
+_DATABASES: list[Database] = []
 
 
 def _run_async(make: Callable[[], Coroutine[Any, Any, Any]]) -> Any:
@@ -89,6 +90,9 @@ class Database:
         return env
 
     def drop(self) -> None:
+        """Remove the database and the folder (also done at exit if a cell failed)."""
+        if self in _DATABASES:
+            _DATABASES.remove(self)
         if self.pg_server and self.pg_name:
             name = self.pg_name
             _run_async(lambda: _pg_admin(self.pg_server or "",
@@ -105,9 +109,12 @@ def fresh_database() -> Database:
         name = f"portalis_nb_{uuid.uuid4().hex[:12]}"
         _run_async(lambda: _pg_admin(server, f'CREATE DATABASE "{name}"'))
         parsed = urlparse(server)
-        return Database(f"{parsed.scheme}://{parsed.netloc}/{name}", "postgres", workdir,
-                        pg_server=server, pg_name=name)
-    return Database(f"sqlite:///{workdir / 'portal.sqlite'}", "sqlite", workdir)
+        db = Database(f"{parsed.scheme}://{parsed.netloc}/{name}", "postgres", workdir,
+                      pg_server=server, pg_name=name)
+    else:
+        db = Database(f"sqlite:///{workdir / 'portal.sqlite'}", "sqlite", workdir)
+    _DATABASES.append(db)
+    return db
 
 
 def portalis(db: Database, *args: str, check: bool = True,
@@ -121,10 +128,15 @@ def portalis(db: Database, *args: str, check: bool = True,
     return proc
 
 
-def _free_port() -> int:
-    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as s:
-        s.bind(("127.0.0.1", 0))
-        return int(s.getsockname()[1])
+def _listening_socket() -> socket.socket:
+    """A socket bound to a free port of 127.0.0.1, handed to uvicorn with ``--fd``: no
+    other process can take the port between choosing it and serving on it."""
+    sock = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
+    sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+    sock.bind(("127.0.0.1", 0))
+    sock.listen(128)
+    sock.set_inheritable(True)
+    return sock
 
 
 def _die_with_parent() -> None:
@@ -150,7 +162,9 @@ class Portal:
         return httpx.Client(base_url=self.url, headers=headers, timeout=30)
 
     def output(self) -> str:
-        self.log.flush()
+        """What the server has written to its log so far."""
+        if not self.log.closed:
+            self.log.flush()
         return self.log_path.read_text(errors="replace")
 
     def stop(self) -> int:
@@ -170,14 +184,19 @@ class Portal:
 
 def start_portal(db: Database, timeout: float = 30) -> Portal:
     """Serve the portal on db at http://127.0.0.1:<free port>, and wait until it answers."""
-    port = _free_port()
+    sock = _listening_socket()
+    port = int(sock.getsockname()[1])
     log_path = db.workdir / f"server-{port}.log"
     log = log_path.open("wb")
     cmd = [sys.executable, "-m", "uvicorn", "--factory", "support.asgi:create",
-           "--app-dir", str(NOTEBOOKS), "--host", "127.0.0.1", "--port", str(port),
+           "--app-dir", str(NOTEBOOKS), "--fd", str(sock.fileno()),
            "--log-level", "warning", "--no-access-log"]
-    process = subprocess.Popen(cmd, cwd=db.workdir, env=db.env(), stdout=log,
-                               stderr=subprocess.STDOUT, preexec_fn=_die_with_parent)
+    try:
+        process = subprocess.Popen(cmd, cwd=db.workdir, env=db.env(), stdout=log,
+                                   stderr=subprocess.STDOUT, pass_fds=(sock.fileno(),),
+                                   preexec_fn=_die_with_parent)
+    finally:
+        sock.close()
     portal = Portal(process, f"http://127.0.0.1:{port}", log_path, log)
     _RUNNING.append(portal)
     deadline = time.monotonic() + timeout
@@ -198,6 +217,11 @@ def start_portal(db: Database, timeout: float = 30) -> Portal:
 
 
 @atexit.register
-def _stop_all() -> None:
+def _clean_up() -> None:
+    """If a notebook stopped half-way: stop its servers, then drop its databases."""
     for portal in list(_RUNNING):
-        portal.stop()
+        with contextlib.suppress(Exception):
+            portal.stop()
+    for db in list(_DATABASES):
+        with contextlib.suppress(Exception):
+            db.drop()

@@ -281,9 +281,9 @@ async def verify_domain(
     Passes with :attr:`VerificationMethod.CNAME` if the CNAME target equals
     ``portal_host``, else with :attr:`VerificationMethod.TXT` if a TXT value equals
     ``token`` (constant-time comparison; a token is 16-255 characters from
-    ``A-Z a-z 0-9 _ - . = + /``, as :func:`make_token` makes). Otherwise the failure reason is, in order of
-    precedence: TIMEOUT, DNS_ERROR (the result could have passed - retry), CNAME_MISMATCH,
-    TOKEN_MISMATCH, NXDOMAIN, NO_RECORD.
+    ``A-Z a-z 0-9 _ - . = + /``, as :func:`make_token` makes). Otherwise the failure reason
+    is, in order of precedence: TIMEOUT, DNS_ERROR (the result could have passed - retry),
+    CNAME_MISMATCH, TOKEN_MISMATCH, NXDOMAIN, NO_RECORD.
     """
     name = normalize_domain(domain)
     host = normalize_domain(portal_host)
@@ -296,7 +296,9 @@ async def verify_domain(
     target = cname.values[0] if cname.values else None
     found = {"cname_target": target, "txt_values": txt.values}
 
-    def result(method: VerificationMethod | None, reason: FailureReason | None, message: str):
+    def result(
+        method: VerificationMethod | None, reason: FailureReason | None, message: str
+    ) -> VerificationResult:
         return VerificationResult(
             name, method is not None, method, reason, message, txt_name, **found
         )

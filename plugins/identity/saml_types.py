@@ -104,7 +104,8 @@ class SamlErrorCode(StrEnum):
 
 
 class SamlError(Exception):
-    """A refused SAML response. `code` is a `SamlErrorCode`; `message` is for logs only."""
+    """A refused SAML response. `code` is a `SamlErrorCode`; `message` is for logs only
+    (it may quote values from the untrusted document)."""
 
     def __init__(self, code: SamlErrorCode, message: str) -> None:
         super().__init__(f"{code.value}: {message}")

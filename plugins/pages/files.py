@@ -10,8 +10,8 @@ __all__ = ["TYPES", "FileTooLarge", "UnsupportedFile", "check_upload", "sniff"]
 # extension -> content type served
 TYPES = {
     "png": "image/png", "jpg": "image/jpeg", "jpeg": "image/jpeg", "gif": "image/gif",
-    "webp": "image/webp", "ico": "image/x-icon", "css": "text/css; charset=utf-8",
-    "js": "text/javascript; charset=utf-8",
+    "webp": "image/webp", "ico": "image/x-icon", "css": "text/css",
+    "js": "text/javascript",
 }
 DECLARED_ALIASES = {
     "image/jpg": "image/jpeg", "image/vnd.microsoft.icon": "image/x-icon",

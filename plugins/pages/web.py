@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import datetime as dt
 import hashlib
+import logging
 from pathlib import Path
 from typing import Any
 from urllib.parse import quote, urlencode
@@ -40,6 +41,7 @@ from portalis.plugins.pages.store import FormDef, PageNode, PageTree, Store
 
 __all__ = ["ROUTES", "PagesState", "serve_root", "state_of"]
 
+log = logging.getLogger("portalis.pages")
 TEMPLATES = Path(__file__).parent / "templates"
 RESERVED = ("/_lists", "/_api", "/_auth", "/_static", "/schema", "/_health", "/_pages")
 SECRET_WORDS = ("secret", "password", "key", "token", "credential")
@@ -104,6 +106,17 @@ def _plain(value: Any) -> str:
     return str(value)
 
 
+def _liquid(value: Any) -> Any:
+    """Empty texts become nil: in Liquid an empty string is truthy, nil is not."""
+    if isinstance(value, dict):
+        return {k: _liquid(v) for k, v in value.items()}
+    if isinstance(value, list):
+        return [_liquid(v) for v in value]
+    if isinstance(value, str) and value == "":
+        return None
+    return value
+
+
 def _label(name: str) -> str:
     return name.replace("_", " ").capitalize()
 
@@ -134,7 +147,7 @@ class PageRequest:
         if source is None:
             raise TemplateBroken(f"the site has no web template {name!r}")
         template = self.state.env.parse_cached(source, name)
-        return await template.render_async(**data)
+        return await template.render_async(**_liquid(data))
 
     # -- provider: lists and forms inside pages ------------------------------
     async def entity_list(self, key: str) -> str:
@@ -210,7 +223,7 @@ class PageRequest:
                 else "text"
             fields.append({
                 "name": name, "label": _label(name), "value": _plain(values.get(name, "")),
-                "required": name in fd.required, "error": errors.get(name, ""),
+                "is_required": name in fd.required, "error": errors.get(name, ""),
                 "input": INPUTS.get(kind, text_input),
                 "options": [str(o) for o in fd.options.get(name, [])]})
         success = (fd.success_message or "Saved.") if self.query.get("saved") == key else ""
@@ -316,6 +329,7 @@ class PageRequest:
         self.store = await self.state.template_store(self.site.id)
         ctx = await self.context(page)
         ctx.update(extra or {})
+        ctx = _liquid(ctx)
         store_token = use_store(self.store)
         provider_token = use_provider(self)
         try:
@@ -341,6 +355,8 @@ class PageRequest:
 
     def broken(self, page: PageNode, problem: TemplateProblem) -> Response[Any]:
         """A clear error page; the page's makers also see the line and the message."""
+        log.warning("page %s of website %s could not be rendered: %s", page.url,
+                    self.site.key, problem)
         if can_change(page, self.roles):
             message = f"This page could not be displayed: {problem}"
         else:
@@ -354,7 +370,8 @@ class PageRequest:
 def deny(request: Request[Any, Any, Any], principal: Principal) -> Response[Any]:
     if principal.anonymous:
         target = request.url.path + (f"?{request.url.query}" if request.url.query else "")
-        return Redirect(f"/_auth/login?{urlencode({'next': target})}", status_code=302)
+        query = urlencode({"next": target, "return_url": target})
+        return Redirect(f"/_auth/login?{query}", status_code=302)
     raise PermissionDenied("you do not have access to this page", code="page_access_denied")
 
 
@@ -396,7 +413,7 @@ async def serve_root(request: Request[Any, Any, Any], principal: Principal,
         return portalis_error(request, exc)
 
 
-@get("/{path:path}", name="pages_catch_all", sync_to_thread=False, include_in_schema=False)
+@get("/{path:path}", name="pages_catch_all", include_in_schema=False)
 async def catch_all(request: Request[Any, Any, Any], path: str, services: Services,
                     site: Site, principal: Principal) -> Response[Any]:
     if path.startswith(RESERVED) or path == "/":
@@ -428,7 +445,7 @@ async def serve_file(request: Request[Any, Any, Any], services: Services, site: 
     return Response(row.content, media_type=row.content_type, headers=headers)
 
 
-@post("/_pages/files", name="pages_upload", sync_to_thread=False)
+@post("/_pages/files", name="pages_upload")
 async def upload(request: Request[Any, Any, Any], services: Services, site: Site,
                  principal: Principal) -> Response[Any]:
     form = await request.form()
@@ -485,7 +502,7 @@ def _collect(fd: FormDef, form: Any, table: Any) -> tuple[dict[str, Any], dict[s
     return values, texts, errors
 
 
-@post("/_pages/forms/{key:str}", name="pages_form_submit", sync_to_thread=False)
+@post("/_pages/forms/{key:str}", name="pages_form_submit")
 async def submit_form(request: Request[Any, Any, Any], key: str, services: Services,
                       site: Site, principal: Principal) -> Response[Any]:
     st = state_of(services)
@@ -511,7 +528,7 @@ async def submit_form(request: Request[Any, Any, Any], key: str, services: Servi
         except InvalidInput as exc:
             column = str(exc.detail.get("column") or "")
             if column in fd.fields:
-                errors[column] = fd.messages.get(column) or exc.message
+                errors[column] = exc.message
             else:
                 errors["_"] = exc.message
     if errors or row is None:
@@ -554,7 +571,7 @@ async def _editable(services: Services, site: Site, principal: Principal,
     return tree, page
 
 
-@get("/_pages/edit/{page_id:int}", name="pages_edit_form", sync_to_thread=False)
+@get("/_pages/edit/{page_id:int}", name="pages_edit_form")
 async def edit_form(request: Request[Any, Any, Any], page_id: int, services: Services,
                     site: Site, principal: Principal) -> Response[Any]:
     if principal.anonymous:
@@ -566,7 +583,7 @@ async def edit_form(request: Request[Any, Any, Any], page_id: int, services: Ser
         "problem": ""})
 
 
-@post("/_pages/edit/{page_id:int}", name="pages_edit_save", sync_to_thread=False)
+@post("/_pages/edit/{page_id:int}", name="pages_edit_save")
 async def edit_save(request: Request[Any, Any, Any], page_id: int, services: Services,
                     site: Site, principal: Principal) -> Response[Any]:
     tree, page = await _editable(services, site, principal, page_id)

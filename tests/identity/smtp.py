@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import datetime as dt
 import email
+import functools
 import email.policy
 import re
 import socket
@@ -113,8 +114,29 @@ class IdentityPortal:
     def client(self) -> Any:
         return self.portal.client
 
+    async def call(self, fn: Any, *args: Any, **kw: Any) -> Any:
+        """Run ``fn`` on the app's event loop (the test client runs the app in a thread
+        of its own; asyncpg connections work only on the loop that opened them)."""
+        return self.client.blocking_portal.call(functools.partial(fn, *args, **kw))
+
+    async def apply(self, text: str) -> int:
+        return int(await self.call(self.portal.apply, text))
+
+    async def fetch(self, sql: str, *args: Any) -> list[dict[str, Any]]:
+        return list(await self.call(self.portal.services.db.fetch, sql, *args))
+
+    async def fetchrow(self, sql: str, *args: Any) -> dict[str, Any] | None:
+        return await self.call(self.portal.services.db.fetchrow, sql, *args)  # type: ignore[no-any-return]
+
+    async def fetchval(self, sql: str, *args: Any) -> Any:
+        return await self.call(self.portal.services.db.fetchval, sql, *args)
+
+    async def records(self, method: str, *args: Any, **kw: Any) -> Any:
+        return await self.call(getattr(self.portal.records, method), *args, **kw)
+
     async def post(self, url: str, json: dict[str, Any] | None = None, *,
                    data: dict[str, str] | None = None, **kw: Any) -> Any:
+        kw.setdefault("follow_redirects", False)
         if data is not None:
             form = {"_csrf_token": await self.portal.csrf(), **data}
             return await self.portal.send("POST", url, data=form, csrf=False, **kw)
@@ -130,18 +152,18 @@ class IdentityPortal:
         return sorted(row["title"] for row in r.json()["value"])
 
     async def contact_id(self, email: str) -> int:
-        return int(await self.portal.services.db.fetchval(
+        return int(await self.fetchval(
             'SELECT "id" FROM "contact" WHERE "email" = ? AND "state" = \'active\'', email))
 
     async def sessions_of(self, email: str) -> int:
-        return int(await self.portal.services.db.fetchval(
+        return int(await self.fetchval(
             'SELECT COUNT(*) FROM "identity_session" WHERE "contact" = ?',
             await self.contact_id(email)))
 
     async def settings(self, **values: str) -> None:
         """Set site settings on the applied cases site (``a__b`` means ``a/b``)."""
         lines = "\n".join(f"  {k.replace('__', '/')}: {v!r}" for k, v in values.items())
-        await self.portal.apply(CASES.replace("settings:\n", f"settings:\n{lines}\n", 1))
+        await self.apply(CASES.replace("settings:\n", f"settings:\n{lines}\n", 1))
 
 
 @asynccontextmanager
@@ -155,6 +177,7 @@ async def identity_portal(database_url: str, *, extra_plugins: tuple[object, ...
             st = state(portal.services)
             st.hasher = CHEAP
             st.clock = clock
+            ip = IdentityPortal(portal, mailbox, clock)
             if apply:
-                await portal.apply(CASES)
-            yield IdentityPortal(portal, mailbox, clock)
+                await ip.apply(CASES)
+            yield ip
