@@ -10,7 +10,7 @@ from pathlib import Path
 
 __all__ = ["DEFAULT_PLUGINS", "Config"]
 
-DEFAULT_PLUGINS = ("selfservice",)
+DEFAULT_PLUGINS = ("selfservice", "identity")
 
 
 @dataclass

@@ -60,11 +60,18 @@ class Services:
             mailer=Mailer(db, config.smtp_url, config.mail_from),
         )
 
+    started: bool = field(default=False, init=False)
+
     async def start(self) -> None:
-        await self.db.connect()
+        """Connect to the database (idempotent)."""
+        if not self.started:
+            await self.db.connect()
+            self.started = True
 
     async def stop(self) -> None:
-        await self.db.close()
+        if self.started:
+            await self.db.close()
+            self.started = False
 
     def anonymous(self, site: Site) -> Principal:
         roles = frozenset([site.anonymous_role]) if site.anonymous_role else frozenset()

@@ -45,11 +45,11 @@ PAIRED = {"list-html": "ListHtmlUser", "list-json": "ListJsonUser", "api-json": 
 SINGLE = {"mixed-rw": "MixedUser", "anonymous": "AnonymousBrowser"}
 
 
-def database_url(kind: str, size: int, data: Path, pg: str) -> str:
+def database_url(kind: str, size: int, data: Path, pg: str, suffix: str = "") -> str:
     if kind == "sqlite":
-        return f"sqlite:///{(data / f'bench-{size}.sqlite').resolve()}"
+        return f"sqlite:///{(data / f'bench-{size}{suffix}.sqlite').resolve()}"
     if kind == "postgres":
-        return f"{pg.rstrip('/')}/portalis_bench_{size}"
+        return f"{pg.rstrip('/')}/portalis_bench_{size}{suffix.replace('-', '_')}"
     raise SystemExit(f"unknown database {kind!r} (sqlite or postgres)")
 
 
@@ -71,7 +71,7 @@ class Bench:
         name = f"{kind}-{size}-{scenario}-{depth}-{target}-{pair}{f'-r{rate:.0f}' if rate else ''}"
         prefix = self.out / "locust" / self.stamp / name
         r = run_locust(cls, server.url, users=users, seconds=self.a.seconds, csv_prefix=prefix,
-                       env=env)
+                       env=env, reset_stats=self.a.login == "real")
         m = Measurement(scenario=scenario, database=kind, size=size, depth=depth, target=target,
                         pair=pair, users=users, seconds=self.a.seconds, requests=r.requests,
                         failures=r.failures, rps=r.rps, p50=r.p50, p95=r.p95, p99=r.p99,
@@ -97,10 +97,12 @@ class Bench:
                 client.get("/_api/case?$top=20").raise_for_status()
 
     def one_dataset(self, kind: str, size: int) -> None:
-        url = database_url(kind, size, self.out / "data", self.a.pg)
+        real = self.a.login == "real"
+        url = database_url(kind, size, self.out / "data", self.a.pg, "-identity" if real else "")
         if self.a.reseed or asyncio.run(seeded_cases(url)) != size:
             self.console.print(f"[bold]seeding {size:,} cases into {kind}[/bold]")
-            asyncio.run(seed(url, size, console=self.console))
+            asyncio.run(seed(url, size, console=self.console,
+                             plugins=self.a.plugins.split(",")))
         users = asyncio.run(bench_users(url))
         big = asyncio.run(bench_users(url, bigco=True))
         data = self.out / "data"
@@ -229,13 +231,19 @@ def main(argv: list[str] | None = None) -> None:
                    help="also run list-json at 50%% of the baseline's peak")
     p.add_argument("--pg", default="postgresql://postgres@127.0.0.1:5432",
                    help="PostgreSQL server (databases portalis_bench_<N> are created)")
-    p.add_argument("--plugins", default="selfservice")
-    p.add_argument("--login", choices=("header", "real"), default="header")
+    p.add_argument("--plugins", default=None,
+                   help="enabled plugins (default: selfservice; with --login real: "
+                        "selfservice,identity)")
+    p.add_argument("--login", choices=("header", "real"), default="real",
+                   help="header: the load-test sign-in; real: POST /_auth/login "
+                        "(identity plugin), seeded into separate *-identity databases")
     p.add_argument("--experiments", default="",
                    help="candidate kernel fixes to apply to Portalis (see experiments.py)")
     p.add_argument("--reseed", action="store_true")
     p.add_argument("--out", type=Path, default=RESULTS)
     args = p.parse_args(argv)
+    if args.plugins is None:
+        args.plugins = "selfservice,identity" if args.login == "real" else "selfservice"
     if args.depth_sizes is None:
         args.depth_sizes = args.sizes
     Bench(args, Console(width=160)).run()

@@ -31,7 +31,7 @@ import argparse
 import asyncio
 import datetime as dt
 import sqlite3
-from collections.abc import Callable, Iterator, Sequence
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -47,11 +47,13 @@ from portalis.core.migrate import migrate
 from portalis.core.services import Services
 from portalis.core.sitefile import apply_site, load_site_file
 from portalis.loadtests.benchsite import BENCH_SITE, WEBSITE_KEY, email_of
+from portalis.loadtests.sinks import PostgresSink, Sink, SqliteSink
 
 __all__ = ["Shape", "main", "seed", "seeded_cases"]
 
 CHUNK = 50_000
 PLUGINS = ("selfservice",)
+PASSWORD = "Bench-pass-1"  # every seeded contact's, when the identity plugin is enabled
 EPOCH = dt.datetime(2024, 1, 1, tzinfo=dt.UTC)
 STATUSES = ("open", "open", "resolved", "closed")
 PRIORITIES = ("normal", "normal", "high", "low")
@@ -78,86 +80,6 @@ class Shape:
         if case % 4 == 0:  # a quarter of the cases belong to bigco (contacts 0..9)
             return (case // 4) % 10
         return 10 + (case * 2654435761) % (self.contacts - 10)
-
-
-class Sink:
-    """Bulk writes for one dialect; ``ts`` encodes a timestamp the way the kernel does."""
-
-    dialect = ""
-
-    def ts(self, value: dt.datetime) -> Any:
-        return value
-
-    async def insert(self, table: str, columns: Sequence[str], rows: list[tuple[Any, ...]]
-                     ) -> None:
-        raise NotImplementedError
-
-    async def fetchval(self, sql: str, *args: Any) -> Any:
-        raise NotImplementedError
-
-    async def execute(self, sql: str, *args: Any) -> None:
-        raise NotImplementedError
-
-    async def close(self) -> None:
-        raise NotImplementedError
-
-
-class SqliteSink(Sink):
-    dialect = "sqlite"
-
-    def __init__(self, path: str) -> None:
-        self.conn = sqlite3.connect(path, isolation_level=None)
-        self.conn.execute("PRAGMA journal_mode=WAL")
-        self.conn.execute("PRAGMA synchronous=OFF")
-        self.conn.execute("PRAGMA cache_size=-200000")
-
-    def ts(self, value: dt.datetime) -> Any:
-        return value.strftime("%Y-%m-%d %H:%M:%S.%f+00:00")
-
-    async def insert(self, table: str, columns: Sequence[str], rows: list[tuple[Any, ...]]
-                     ) -> None:
-        names = ", ".join(f'"{c}"' for c in columns)
-        marks = ", ".join("?" for _ in columns)
-        self.conn.execute("BEGIN")
-        self.conn.executemany(f'INSERT INTO "{table}" ({names}) VALUES ({marks})', rows)
-        self.conn.execute("COMMIT")
-
-    async def fetchval(self, sql: str, *args: Any) -> Any:
-        row = self.conn.execute(sql, args).fetchone()
-        return None if row is None else row[0]
-
-    async def execute(self, sql: str, *args: Any) -> None:
-        self.conn.execute(sql, args)
-
-    async def close(self) -> None:
-        self.conn.execute("PRAGMA wal_checkpoint(TRUNCATE)")
-        self.conn.close()
-
-
-class PostgresSink(Sink):
-    dialect = "postgres"
-
-    def __init__(self, conn: asyncpg.Connection) -> None:
-        self.conn = conn
-
-    @staticmethod
-    def _sql(sql: str) -> str:
-        parts = sql.split("?")
-        return "".join(p + (f"${i}" if i < len(parts) else "")
-                       for i, p in enumerate(parts, 1))
-
-    async def insert(self, table: str, columns: Sequence[str], rows: list[tuple[Any, ...]]
-                     ) -> None:
-        await self.conn.copy_records_to_table(table, records=rows, columns=list(columns))
-
-    async def fetchval(self, sql: str, *args: Any) -> Any:
-        return await self.conn.fetchval(self._sql(sql), *args)
-
-    async def execute(self, sql: str, *args: Any) -> None:
-        await self.conn.execute(self._sql(sql), *args)
-
-    async def close(self) -> None:
-        await self.conn.close()
 
 
 async def _pg_admin(url: str, sql: str) -> None:
@@ -214,8 +136,14 @@ async def seeded_cases(url: str) -> int | None:
     return int(value) if value and int(value) > 0 else None
 
 
-async def _apply_site(url: str) -> int:
-    config = Config(database_url=url, plugins=list(PLUGINS), secret_key="bench-seed")
+def _plugin_apps(plugins: list[str]) -> list[str]:
+    from portalis.core.plugins import combined, make_manager
+
+    return list(combined(make_manager(plugins), "portalis_piccolo_apps"))
+
+
+async def _apply_site(url: str, plugins: list[str]) -> int:
+    config = Config(database_url=url, plugins=plugins, secret_key="bench-seed")
     services = Services.build(config)
     await services.start()
     try:
@@ -284,6 +212,14 @@ class _Rows:
                    self.shape.account_of(customer) + 1, self.stamp(j, spread),
                    self.stamp(j, spread))
 
+    def credentials(self) -> Iterator[tuple[Any, ...]]:
+        import argon2
+
+        digest = argon2.PasswordHasher().hash(PASSWORD)  # the identity plugin's defaults
+        yes, no = (1, 0) if self.sink.dialect == "sqlite" else (True, False)
+        for i in range(self.shape.contacts):
+            yield (self.website, i + 1, digest, yes, no)
+
     def notes(self) -> Iterator[tuple[Any, ...]]:
         spread = max(self.shape.cases * 30, 86_400)
         n = 0
@@ -295,6 +231,7 @@ class _Rows:
                        author, self.stamp(j + k, spread))
 
 
+CREDENTIAL_COLUMNS = ("website", "contact", "password_hash", "email_confirmed", "two_factor")
 TABLES: list[tuple[str, tuple[str, ...], Callable[[_Rows], Iterator[tuple[Any, ...]]],
                    Callable[[Shape], int]]] = [
     ("account", ("id", "website", "key", "name", "parent", "created", "modified"),
@@ -313,18 +250,23 @@ TABLES: list[tuple[str, tuple[str, ...], Callable[[_Rows], Iterator[tuple[Any, .
 ]
 
 
-async def seed(url: str, cases: int, *, console: Console | None = None) -> int:
-    """Re-create ``url`` and seed it with ``cases`` cases; returns the website id."""
+async def seed(url: str, cases: int, *, console: Console | None = None,
+               plugins: list[str] | None = None) -> int:
+    """Re-create ``url`` and seed it with ``cases`` cases; returns the website id.
+
+    With the ``identity`` plugin among ``plugins``, every contact also gets a local
+    credential (one Argon2id hash of :data:`PASSWORD`, e-mail confirmed)."""
     console = console or Console()
+    plugins = list(plugins or PLUGINS)
     shape = Shape(cases)
     with Progress(TextColumn("{task.description:<24}"), BarColumn(), MofNCompleteColumn(),
                   TimeElapsedColumn(), console=console) as progress:
         setup = progress.add_task("migrate + site file", total=3)
         await reset_database(url)
         progress.advance(setup)
-        await migrate(url, ["portalis.plugins.selfservice.piccolo_app"], echo=lambda *_: None)
+        await migrate(url, _plugin_apps(plugins), echo=lambda *_: None)
         progress.advance(setup)
-        website = await _apply_site(url)
+        website = await _apply_site(url, plugins)
         progress.advance(setup)
         db = DatabaseURL(url)
         sink: Sink = (SqliteSink(db.sqlite_path) if db.dialect == "sqlite"
@@ -342,6 +284,11 @@ async def seed(url: str, cases: int, *, console: Console | None = None) -> int:
                 for batch in _chunks(make(rows)):
                     await sink.insert(name, columns, batch)
                     progress.advance(tasks[name], len(batch))
+            if "identity" in plugins:
+                task = progress.add_task("identity_credential", total=shape.contacts)
+                for batch in _chunks(rows.credentials()):
+                    await sink.insert("identity_credential", CREDENTIAL_COLUMNS, batch)
+                    progress.advance(task, len(batch))
             finish = progress.add_task("analyze", total=1)
             if sink.dialect == "postgres":
                 for name, columns, _, _ in TABLES:
@@ -368,10 +315,13 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument("--database", required=True,
                         help="sqlite:///path.sqlite or postgresql://user@host:port/db "
                              "(re-created!)")
+    parser.add_argument("--plugins", default=",".join(PLUGINS),
+                        help="enabled plugins (add 'identity' for password sign-in)")
     args = parser.parse_args(argv)
     console = Console()
     started = dt.datetime.now()
-    website = asyncio.run(seed(args.database, args.cases, console=console))
+    website = asyncio.run(seed(args.database, args.cases, console=console,
+                               plugins=args.plugins.split(",")))
     took = (dt.datetime.now() - started).total_seconds()
     console.print(f"seeded {args.cases:,} cases into {args.database} "
                   f"(website {website}) in {took:.1f} s")

@@ -110,13 +110,17 @@ class LocustResult:
 
 
 def run_locust(user_class: str | list[str], host: str, *, users: int, seconds: int,
-               csv_prefix: Path, env: dict[str, str], core: str | None = "1") -> LocustResult:
-    """Run headless Locust user class(es) against ``host``; parse its CSV summary."""
+               csv_prefix: Path, env: dict[str, str], core: str | None = "1",
+               reset_stats: bool = False) -> LocustResult:
+    """Run headless Locust user class(es) against ``host``; parse its CSV summary.
+
+    ``reset_stats``: forget what happened while users were spawning (their sign-in)."""
     csv_prefix.parent.mkdir(parents=True, exist_ok=True)
     cmd = [*_pin(core), sys.executable, "-m", "locust", "-f", str(LOCUSTFILE), "--headless",
            "-u", str(users), "-r", str(users), "-t", f"{seconds}s", "--host", host,
            "--csv", str(csv_prefix), "--only-summary", "--loglevel", "ERROR",
            "--exit-code-on-error", "0", "--stop-timeout", "5",
+           *(["--reset-stats"] if reset_stats else []),
            *([user_class] if isinstance(user_class, str) else user_class)]
     full_env = {**os.environ, **env, "PORTALIS_BENCH_NUSERS": str(users),
                 "PYTHONWARNINGS": "ignore"}

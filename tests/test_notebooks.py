@@ -3,7 +3,9 @@
 Each notebook is executed with nbclient in a kernel of this project's own environment
 (the ``portalis`` kernelspec: installed into ``sys.prefix`` from here if it is missing
 or points at another interpreter). A failure names the cell (its index, the first lines
-of its source) and the error; the executed notebook is kept in pytest's temporary folder.
+of its source) and the error. The executed notebook is kept in
+``$TMPDIR/portalis-notebook-runs/`` (not in pytest's temporary folders, which other
+pytest runs on the same machine rotate away).
 Notebooks are committed without outputs, which a second test checks.
 
 The notebooks honour ``PORTALIS_TEST_DATABASE`` (each makes its own fresh database on
@@ -12,9 +14,11 @@ that PostgreSQL server); the kernel inherits the environment of this process.
 
 from __future__ import annotations
 
+import os
 import re
 import subprocess
 import sys
+import tempfile
 import time
 from pathlib import Path
 from typing import Any
@@ -92,13 +96,21 @@ def describe_failure(path: Path, nb: Any, exc: BaseException, saved: Path) -> st
     return f"{head}\n{detail}"
 
 
+def executed_copy(path: Path) -> Path:
+    engine = "postgres" if os.environ.get("PORTALIS_TEST_DATABASE", "").startswith(
+        "postgres") else "sqlite"
+    folder = Path(tempfile.gettempdir()) / "portalis-notebook-runs"
+    folder.mkdir(exist_ok=True)
+    return folder / f"{path.stem}-{engine}.ipynb"
+
+
 @pytest.mark.parametrize("path", NOTEBOOKS, ids=[p.stem for p in NOTEBOOKS])
-def test_notebook_runs_green(path: Path, tmp_path: Path) -> None:
+def test_notebook_runs_green(path: Path) -> None:
     nb = nbformat.read(path, as_version=4)
     client = NotebookClient(nb, kernel_name=ensure_kernel(), timeout=CELL_TIMEOUT,
                             startup_timeout=120, allow_errors=False,
                             resources={"metadata": {"path": str(NOTEBOOK_DIR)}})
-    saved = tmp_path / path.name
+    saved = executed_copy(path)
     started = time.monotonic()
     failure = None
     try:
@@ -123,6 +135,16 @@ def test_notebook_is_committed_without_outputs(path: Path) -> None:
     assert not dirty, (f"{path.name}: cells {dirty} carry outputs or execution counts; "
                        f"clear them before committing")
     assert nb.metadata.get("kernelspec", {}).get("name") == KERNEL
+
+
+@pytest.mark.parametrize("path", NOTEBOOKS, ids=[p.stem for p in NOTEBOOKS])
+def test_every_code_cell_asserts_something(path: Path) -> None:
+    """A notebook proves what it shows: each code cell checks its point (a top-level
+    ``assert``; one inside a function the cell only defines does not count)."""
+    nb = nbformat.read(path, as_version=4)
+    silent = [i for i, c in enumerate(nb.cells)
+              if c.cell_type == "code" and not re.search(r"^assert\b", c.source, re.M)]
+    assert not silent, f"{path.name}: code cells {silent} assert nothing"
 
 
 def test_there_are_notebooks() -> None:

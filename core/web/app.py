@@ -49,11 +49,15 @@ def create_app(config: Config | None = None, *, extra_plugins: tuple[object, ...
     renderer = Renderer(combined(services.pm, "portalis_template_dirs"))
 
     async def on_startup(app: Litestar) -> None:
+        # Services started by the caller (tests, embedding code) stay the caller's to stop:
+        # their connections belong to the caller's event loop.
+        app.state.owns_services = not services.started
         await services.start()
         await call_hook(services.pm, "portalis_startup", app=app, services=services)
 
     async def on_shutdown(app: Litestar) -> None:
-        await services.stop()
+        if app.state.owns_services:
+            await services.stop()
 
     async def provide_records(request: Request[Any, Any, Any]) -> Records:
         return services.records

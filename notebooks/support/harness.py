@@ -36,13 +36,13 @@ from urllib.parse import urlparse
 
 import httpx
 
-__all__ = ["NOTEBOOKS", "REPO", "Database", "Portal", "fresh_database", "portalis",
-           "start_portal"]
+__all__ = ["DEFAULT_PLUGINS", "NOTEBOOKS", "REPO", "Database", "Portal", "fresh_database",
+           "portalis", "start_portal"]
 
 REPO = Path(__file__).resolve().parents[2]
 NOTEBOOKS = REPO / "notebooks"
 BIN = Path(sys.executable).parent
-PLUGINS = "selfservice"
+DEFAULT_PLUGINS = ("selfservice",)
 _RUNNING: list[Portal] = []
 _DATABASES: list[Database] = []
 
@@ -73,6 +73,10 @@ class Database:
     workdir: Path
     pg_server: str | None = None
     pg_name: str | None = None
+    plugins: tuple[str, ...] = DEFAULT_PLUGINS
+    """The enabled plugins (``PORTALIS_PLUGINS``) of every process run on this database."""
+    settings: dict[str, str] = field(default_factory=dict)
+    """More ``PORTALIS_*`` variables for those processes (``PORTALIS_SMTP_URL``...)."""
     secret_key: str = field(default_factory=lambda: secrets.token_urlsafe(32))
 
     def env(self) -> dict[str, str]:
@@ -80,12 +84,13 @@ class Database:
         env = {k: v for k, v in os.environ.items() if not k.startswith("PORTALIS_")}
         env.update({
             "PORTALIS_DATABASE_URL": self.url,
-            "PORTALIS_PLUGINS": PLUGINS,
+            "PORTALIS_PLUGINS": ",".join(self.plugins),
             "PORTALIS_SECRET_KEY": self.secret_key,
             # no portalis.toml from the caller's folder leaks in
             "PORTALIS_CONFIG": str(self.workdir / "portalis.toml"),
             "PYTHONPATH": os.pathsep.join(
                 [str(REPO), *filter(None, [os.environ.get("PYTHONPATH")])]),
+            **self.settings,
         })
         return env
 
@@ -101,8 +106,12 @@ class Database:
         shutil.rmtree(self.workdir, ignore_errors=True)
 
 
-def fresh_database() -> Database:
-    """A new, empty database (SQLite unless ``PORTALIS_TEST_DATABASE`` is PostgreSQL)."""
+def fresh_database(plugins: tuple[str, ...] = DEFAULT_PLUGINS,
+                   **settings: str) -> Database:
+    """A new, empty database (SQLite unless ``PORTALIS_TEST_DATABASE`` is PostgreSQL).
+
+    ``plugins`` are enabled in every process run on it; ``settings`` are more
+    ``PORTALIS_*`` variables, e.g. ``PORTALIS_SMTP_URL="smtp://127.0.0.1:8025"``."""
     workdir = Path(tempfile.mkdtemp(prefix="portalis-notebook-"))
     server = os.environ.get("PORTALIS_TEST_DATABASE", "sqlite")
     if server.startswith("postgres"):
@@ -110,9 +119,10 @@ def fresh_database() -> Database:
         _run_async(lambda: _pg_admin(server, f'CREATE DATABASE "{name}"'))
         parsed = urlparse(server)
         db = Database(f"{parsed.scheme}://{parsed.netloc}/{name}", "postgres", workdir,
-                      pg_server=server, pg_name=name)
+                      pg_server=server, pg_name=name, plugins=plugins, settings=settings)
     else:
-        db = Database(f"sqlite:///{workdir / 'portal.sqlite'}", "sqlite", workdir)
+        db = Database(f"sqlite:///{workdir / 'portal.sqlite'}", "sqlite", workdir,
+                      plugins=plugins, settings=settings)
     _DATABASES.append(db)
     return db
 

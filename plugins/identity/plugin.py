@@ -12,6 +12,7 @@ from typing import Any
 
 from portalis.core import InvalidInput, hookimpl
 from portalis.plugins.identity.accounts import SETTING_DEFAULTS, policy_problems
+from portalis.plugins.identity.external.routes import EXTERNAL_ROUTES
 from portalis.plugins.identity.routes import all_routes
 from portalis.plugins.identity.sessions import resolve_principal
 from portalis.plugins.identity.store import Store, state
@@ -32,12 +33,13 @@ TEMPLATES = Path(__file__).parent / "templates"
 
 @hookimpl
 def portalis_piccolo_apps() -> list[str]:
-    return ["portalis.plugins.identity.piccolo_app"]
+    return ["portalis.plugins.identity.piccolo_app",
+            "portalis.plugins.identity.external.piccolo_app"]
 
 
 @hookimpl
 def portalis_routes(app_config: Any) -> list[Any]:
-    return all_routes()
+    return [*all_routes(), *EXTERNAL_ROUTES]
 
 
 @hookimpl
@@ -62,14 +64,7 @@ async def portalis_record_before_write(action: str, table: str, values: dict[str
     """A contact's email changes: it is unconfirmed again and its links stop working."""
     if (table == "contact" and action == "update" and existing is not None
             and "email" in values and values["email"] != existing.get("email")):
-        store = Store(services)
-        await store.revoke(existing["id"])
-        await services.db.execute(
-            'UPDATE "identity_credential" SET "email_confirmed" = ? WHERE "contact" = ?',
-            store._e(False), existing["id"])
-        await services.db.execute(
-            'UPDATE "identity_session" SET "email" = ? WHERE "contact" = ?',
-            values["email"] or "", existing["id"])
+        await Store(services).email_changed(existing["id"], values["email"] or "")
 
 
 @hookimpl

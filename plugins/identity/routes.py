@@ -17,11 +17,46 @@ from litestar.utils.scope.state import ScopeState
 from portalis.core import InvalidInput
 from portalis.core.web.errors import wants_json
 from portalis.core.web.pages import render_page
-from portalis.plugins.identity.sessions import session_cookie, session_id_of
+from portalis.plugins.identity.sessions import session_cookie, session_id_of, timeouts
 from portalis.plugins.identity.store import Store
 
-__all__ = ["Input", "client_ip", "csrf_token", "fail", "page", "read_input", "redirect",
-           "reply", "safe_return", "signed_in"]
+__all__ = [
+    "CHECK_EMAIL",
+    "NOTICES",
+    "SIGNIN_FAILED",
+    "Input",
+    "client_ip",
+    "csrf_token",
+    "fail",
+    "notice_of",
+    "page",
+    "read_input",
+    "redirect",
+    "reply",
+    "safe_return",
+    "signed_in",
+]
+
+
+SIGNIN_FAILED = "Invalid sign-in attempt."
+CHECK_EMAIL = ("Thank you. Check your email: we have sent a message to the address you "
+               "gave with the next step.")
+NOTICES = {
+    "registered": CHECK_EMAIL,
+    "confirmed": "Your email address is confirmed. You can sign in.",
+    "reset": "Your password has been changed. Sign in with the new password.",
+    "changed": "Your password has been changed.",
+    "twofactor": "Your two-factor sign-in setting is saved.",
+    "sent": ("If an account exists for that address, we have sent it a link to reset the "
+             "password."),
+}
+
+
+def notice_of(request: Request[Any, Any, Any]) -> str:
+    for key, text in NOTICES.items():
+        if key in request.query_params:
+            return text
+    return ""
 
 
 class Input:
@@ -111,7 +146,7 @@ async def signed_in(request: Request[Any, Any, Any], site: Any, services: Any, f
     """Start a new session (a new id; the request's old session ends) and answer."""
     token = await Store(services).create_session(
         site.id, contact["id"], contact.get("email") or "", client_ip(request),
-        replacing=session_id_of(request))
+        replacing=session_id_of(request), timeouts=timeouts(site))
     if form.json:
         response = reply({"signed_in": True,
                           "contact": {"id": contact["id"], "email": contact.get("email")},

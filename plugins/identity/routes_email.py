@@ -29,6 +29,8 @@ from portalis.plugins.identity.accounts import (
     send_mail,
 )
 from portalis.plugins.identity.routes import (
+    CHECK_EMAIL,
+    NOTICES,
     Input,
     client_ip,
     fail,
@@ -39,7 +41,6 @@ from portalis.plugins.identity.routes import (
     safe_return,
     signed_in,
 )
-from portalis.plugins.identity.routes_local import CHECK_EMAIL, NOTICES
 from portalis.plugins.identity.store import Store
 
 __all__ = ["EMAIL_ROUTES", "start_two_factor"]

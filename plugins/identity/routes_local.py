@@ -27,8 +27,11 @@ from portalis.plugins.identity.accounts import (
     send_mail,
 )
 from portalis.plugins.identity.routes import (
+    CHECK_EMAIL,
+    SIGNIN_FAILED,
     client_ip,
     fail,
+    notice_of,
     page,
     read_input,
     redirect,
@@ -36,31 +39,11 @@ from portalis.plugins.identity.routes import (
     safe_return,
     signed_in,
 )
+from portalis.plugins.identity.routes_email import start_two_factor
 from portalis.plugins.identity.sessions import clear_cookie, session_id_of
 from portalis.plugins.identity.store import Store
 
 __all__ = ["LOCAL_ROUTES"]
-
-SIGNIN_FAILED = "Invalid sign-in attempt."
-CHECK_EMAIL = ("Thank you. Check your email: we have sent a message to the address you "
-               "gave with the next step.")
-NOTICES = {
-    "registered": CHECK_EMAIL,
-    "confirmed": "Your email address is confirmed. You can sign in.",
-    "reset": "Your password has been changed. Sign in with the new password.",
-    "changed": "Your password has been changed.",
-    "twofactor": "Your two-factor sign-in setting is saved.",
-    "sent": ("If an account exists for that address, we have sent it a link to reset the "
-             "password."),
-}
-
-
-def notice_of(request: Request[Any, Any, Any]) -> str:
-    for key, text in NOTICES.items():
-        if key in request.query_params:
-            return text
-    return ""
-
 
 @get("/_auth/login", name="identity-login-form")
 async def login_form(request: Request[Any, Any, Any], site: Site) -> Response[Any]:
@@ -91,8 +74,6 @@ async def login(request: Request[Any, Any, Any], site: Site,
                     "Confirm your email address first: open the link we sent you.",
                     template="login.liquid", title="Sign in", return_url=return_url)
     if cfg.two_factor and checked.credential["two_factor"]:
-        from portalis.plugins.identity.routes_email import start_two_factor
-
         return await start_two_factor(request, site, services, form, checked.contact,
                                       return_url)
     return await signed_in(request, site, services, form, checked.contact, return_url)
@@ -168,10 +149,14 @@ async def logout(request: Request[Any, Any, Any], services: Services) -> Respons
 
 
 @get("/_auth/password", name="identity-password-form")
-async def password_form(request: Request[Any, Any, Any], principal: Principal) -> Response[Any]:
+async def password_form(request: Request[Any, Any, Any], site: Site, services: Services,
+                        principal: Principal) -> Response[Any]:
     if principal.contact_id is None:
         return redirect("/_auth/login?return_url=/_auth/password")
-    return page(request, "password.liquid", "Change password", notice=notice_of(request))
+    credential = await Store(services).credential(principal.contact_id)
+    return page(request, "password.liquid", "Change password", notice=notice_of(request),
+                two_factor_available=Settings(site).two_factor,
+                two_factor=bool(credential and credential["two_factor"]))
 
 
 @post("/_auth/password", name="identity-password")

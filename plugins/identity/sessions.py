@@ -27,6 +27,7 @@ __all__ = [
     "resolve_principal",
     "session_cookie",
     "session_id_of",
+    "timeouts",
 ]
 
 COOKIE = "portalis_session"

@@ -111,13 +111,25 @@ class Store:
 
     # -- sessions ---------------------------------------------------------------
     async def create_session(self, website_id: int, contact_id: int, email: str,
-                             client_ip: str, *, replacing: str | None = None) -> str:
-        """A new session (a fresh id every time); returns the cookie's token."""
+                             client_ip: str, *, replacing: str | None = None,
+                             timeouts: tuple[dt.timedelta, dt.timedelta] | None = None) -> str:
+        """A new session (a fresh id every time); returns the cookie's token.
+
+        ``replacing`` (the session the request came with) ends; with ``timeouts``
+        (idle, absolute) the contact's expired sessions are swept away too.
+        """
         token = new_token()
-        now = self._e(self.now)
+        current = self.now
+        now = self._e(current)
         async with self.db.transaction() as conn:
             if replacing:
                 await conn.execute('DELETE FROM "identity_session" WHERE "id" = ?', replacing)
+            if timeouts:
+                idle, absolute = timeouts
+                await conn.execute(
+                    'DELETE FROM "identity_session" WHERE "contact" = ? '
+                    'AND ("last_seen" < ? OR "created" < ?)',
+                    contact_id, self._e(current - idle), self._e(current - absolute))
             await conn.execute(
                 'INSERT INTO "identity_session" ("id", "website", "contact", "created", '
                 '"last_seen", "email", "client_ip") VALUES (?, ?, ?, ?, ?, ?, ?)',
@@ -184,6 +196,15 @@ class Store:
             values["email_confirmed"] = confirmed
         await self._upsert(website_id, contact_id, values)
 
+    async def email_changed(self, contact_id: int, email: str) -> None:
+        """A contact's email changed: unconfirmed again, its links void, sessions relabelled."""
+        await self.revoke(contact_id)
+        await self.db.execute(
+            'UPDATE "identity_credential" SET "email_confirmed" = ? WHERE "contact" = ?',
+            self._e(False), contact_id)
+        await self.db.execute('UPDATE "identity_session" SET "email" = ? WHERE "contact" = ?',
+                              email, contact_id)
+
     async def set_flag(self, website_id: int, contact_id: int, name: str, value: bool) -> None:
         assert name in ("email_confirmed", "two_factor")
         await self._upsert(website_id, contact_id, {name: value})
@@ -198,8 +219,8 @@ class Store:
         now = self.now
         async with self.db.transaction() as conn:
             await conn.execute(
-                'DELETE FROM "identity_token" WHERE "contact" = ? AND "kind" = ?',
-                contact_id, kind)
+                'DELETE FROM "identity_token" WHERE "contact" = ? AND ("kind" = ? '
+                'OR "used" IS NOT NULL OR "expires" < ?)', contact_id, kind, self._e(now))
             await conn.execute(
                 'INSERT INTO "identity_token" ("website", "contact", "kind", "token_hash", '
                 '"code_hash", "email", "attempts", "created", "expires", "used") '

@@ -5,8 +5,8 @@ from __future__ import annotations
 
 import datetime as dt
 import email
-import functools
 import email.policy
+import functools
 import re
 import socket
 import threading
@@ -115,9 +115,13 @@ class IdentityPortal:
         return self.portal.client
 
     async def call(self, fn: Any, *args: Any, **kw: Any) -> Any:
-        """Run ``fn`` on the app's event loop (the test client runs the app in a thread
-        of its own; asyncpg connections work only on the loop that opened them)."""
-        return self.client.blocking_portal.call(functools.partial(fn, *args, **kw))
+        """Run ``fn`` on the app's event loop (asyncpg connections work only on the loop
+        that opened them): a test client that runs the app in a thread of its own has a
+        ``blocking_portal``; an httpx ASGI client shares the test's loop."""
+        portal = getattr(self.client, "blocking_portal", None)
+        if portal is None:
+            return await fn(*args, **kw)
+        return portal.call(functools.partial(fn, *args, **kw))
 
     async def apply(self, text: str) -> int:
         return int(await self.call(self.portal.apply, text))

@@ -2,9 +2,11 @@
 
 from __future__ import annotations
 
+from typing import Any
 from urllib.parse import parse_qs, urlparse
 
-from tests.identity.smtp import identity_portal
+from portalis.core import Principal, hookimpl
+from tests.identity.smtp import IdentityPortal, identity_portal
 
 ALICE = "alice@contoso.example"
 ALICE_CASES = ["Printer offline in Building 2"]
@@ -131,13 +133,33 @@ async def test_password_reset_can_be_switched_off(database_url: str) -> None:
         assert ip.mail.to(ALICE) == []
 
 
-async def enable_two_factor(ip: object) -> None:
-    await ip.settings(Authentication__Registration__TwoFactorEnabled="true")  # type: ignore[attr-defined]
-    r = await ip.login(ALICE)  # type: ignore[attr-defined]
+class Gate:
+    """Sign-in hooks: records attempts and results; refuses kinds listed in ``refuse``."""
+
+    def __init__(self) -> None:
+        self.attempts: list[tuple[int | None, str]] = []
+        self.results: list[tuple[int | None, str, bool]] = []
+        self.refuse: set[str] = set()
+
+    @hookimpl
+    def portalis_signin_attempt(self, site: Any, contact_id: int | None, kind: str,
+                                client_ip: str, services: Any) -> str | None:
+        self.attempts.append((contact_id, kind))
+        return "locked" if kind in self.refuse else None
+
+    @hookimpl
+    async def portalis_signin_result(self, site: Any, contact_id: int | None, kind: str,
+                                     success: bool, client_ip: str, services: Any) -> None:
+        self.results.append((contact_id, kind, success))
+
+
+async def enable_two_factor(ip: IdentityPortal) -> None:
+    await ip.settings(Authentication__Registration__TwoFactorEnabled="true")
+    r = await ip.login(ALICE)
     assert r.status_code == 200
-    r = await ip.post("/_auth/two-factor/settings", {"enabled": True})  # type: ignore[attr-defined]
+    r = await ip.post("/_auth/two-factor/settings", {"enabled": True})
     assert r.status_code == 200 and r.json() == {"two_factor": True}
-    await ip.post("/_auth/logout")  # type: ignore[attr-defined]
+    await ip.post("/_auth/logout")
 
 
 async def test_two_factor_sign_in_by_emailed_code(database_url: str) -> None:
@@ -185,7 +207,40 @@ async def test_two_factor_codes_expire(database_url: str) -> None:
         assert r.status_code == 401 and r.json()["error"]["code"] == "code_expired"
 
 
-async def test_two_factor_form_flow_and_hooks(database_url: str) -> None:
+async def test_two_factor_and_reset_requests_go_through_the_sign_in_hooks(
+        database_url: str) -> None:
+    gate = Gate()
+    async with identity_portal(database_url, extra_plugins=(gate,)) as ip:
+        alice = await ip.contact_id(ALICE)
+        await enable_two_factor(ip)
+        challenge = (await ip.login(ALICE)).json()["challenge"]
+        code = ip.mail.code(ALICE)
+        gate.refuse = {"two_factor"}
+        r = await ip.post("/_auth/two-factor", {"challenge": challenge, "code": code})
+        assert r.status_code == 401 and r.json()["error"]["code"] == "code_wrong"
+        attempts = await ip.fetchval(
+            'SELECT "attempts" FROM "identity_token" WHERE "kind" = \'two_factor\'')
+        assert attempts == 0  # refused before the code was looked at
+        gate.refuse = set()
+        r = await ip.post("/_auth/two-factor", {"challenge": challenge, "code": code})
+        assert r.status_code == 200
+        assert (alice, "two_factor", True) in gate.results
+        assert (alice, "two_factor") in gate.attempts
+
+        mails = len(ip.mail.to(ALICE))
+        gate.refuse = {"reset_request"}
+        refused = await ip.post("/_auth/reset/request", {"email": ALICE})
+        assert len(ip.mail.to(ALICE)) == mails  # no mail while refused
+        gate.refuse = set()
+        allowed = await ip.post("/_auth/reset/request", {"email": ALICE})
+        assert (refused.status_code, refused.content) == (allowed.status_code, allowed.content)
+        assert len(ip.mail.to(ALICE)) == mails + 1
+        await ip.post("/_auth/reset/request", {"email": "nobody@contoso.example"})
+        assert gate.results[-2:] == [(alice, "reset_request", True),
+                                     (None, "reset_request", False)]
+
+
+async def test_two_factor_form_flow(database_url: str) -> None:
     async with identity_portal(database_url) as ip:
         await enable_two_factor(ip)
         r = await ip.post("/_auth/login", data={"email": ALICE, "password": "Demo-pass-1",
@@ -206,3 +261,32 @@ async def test_two_factor_opt_in_needs_the_site_setting(database_url: str) -> No
         assert r.status_code == 404
         await ip.post("/_auth/logout")
         assert (await ip.login(ALICE)).status_code == 200  # no code asked
+
+
+async def test_two_factor_opt_in_from_the_account_page(database_url: str) -> None:
+    async with identity_portal(database_url) as ip:
+        await ip.settings(Authentication__Registration__TwoFactorEnabled="true")
+        await ip.login(ALICE)
+        page = await ip.portal.get("/_auth/password")
+        assert "Turn on two-factor sign-in" in page.text
+        r = await ip.post("/_auth/two-factor/settings", data={"enabled": "true"})
+        assert r.status_code == 303 and r.headers["location"] == "/_auth/password?twofactor=1"
+        page = await ip.portal.get(r.headers["location"])
+        assert "Turn off two-factor sign-in" in page.text and "setting is saved" in page.text
+        await ip.post("/_auth/logout")
+        assert (await ip.login(ALICE)).status_code == 202
+
+
+async def test_changing_the_email_voids_outstanding_links(database_url: str) -> None:
+    async with identity_portal(database_url) as ip:
+        await ip.post("/_auth/reset/request", {"email": ALICE})
+        token = token_of(ip.mail.link(ALICE))
+        alice = await ip.contact_id(ALICE)
+        await ip.records("update", Principal.for_system(1), "contact", alice,
+                         {"email": "alice.new@contoso.example"})
+        r = await ip.post("/_auth/reset", {"token": token, "password": GOOD})
+        assert r.status_code == 400 and r.json()["error"]["code"] == "invalid_token"
+        confirmed = await ip.fetchval(
+            'SELECT "email_confirmed" FROM "identity_credential" WHERE "contact" = ?', alice)
+        assert not confirmed
+        assert (await ip.login("alice.new@contoso.example")).status_code == 200

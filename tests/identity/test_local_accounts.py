@@ -245,8 +245,8 @@ async def test_sign_in_hooks_see_every_attempt_and_a_refusal_skips_the_check(
         alice = await ip.contact_id(ALICE)
         assert (await ip.login(ALICE)).status_code == 200
         assert (await ip.login("nobody@contoso.example")).status_code == 401
-        assert recorder.attempts == [(alice, "password", "testclient"),
-                                     (None, "password", "testclient")]
+        client = "127.0.0.1"  # the address tests/support/portal.py connects from
+        assert recorder.attempts == [(alice, "password", client), (None, "password", client)]
         assert recorder.results == [(alice, "password", True), (None, "password", False)]
         assert hasher.verified == 2
 

@@ -110,6 +110,16 @@ async def test_idle_timeout_slides_with_use(database_url: str) -> None:
         assert await ip.sessions_of(ALICE) == 0  # expired rows are deleted on sight
 
 
+async def test_signing_in_sweeps_the_contacts_expired_sessions(database_url: str) -> None:
+    async with identity_portal(database_url) as ip:
+        await ip.login(ALICE)
+        ip.client.cookies.delete(COOKIE)  # another browser, later
+        ip.clock.advance(hours=25)
+        await ip.login(ALICE)
+        assert await ip.sessions_of(ALICE) == 1
+        assert await ip.cases() == ALICE_CASES
+
+
 async def test_timeouts_come_from_site_settings(database_url: str) -> None:
     async with identity_portal(database_url) as ip:
         await ip.settings(Authentication__Session__IdleTimeoutMinutes="30",

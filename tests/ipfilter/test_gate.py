@@ -23,7 +23,7 @@ from portalis.core.config import Config
 from portalis.core.db import Database
 from portalis.core.sites import bump_version
 from portalis.core.web.app import create_app
-from tests.support.portal import HOST, Portal, running_portal
+from tests.support.portal import HOST, Portal
 
 SITE = """
 website:
@@ -35,27 +35,53 @@ settings:
 """
 
 
-def site_file(host: str = HOST, **settings: str) -> str:
+def site_file(host: str = HOST, **given: str) -> str:
+    """The test site; settings not given are written empty, so re-applying replaces all."""
+    settings = {"Allow": "", "Deny": "", "TrustedProxies": "", "ForwardedHeader": "auto",
+                **given}
     lines = [f"  IpRestrictions/{name}: {json.dumps(value)}" for name, value in settings.items()]
     return SITE.format(host=host, settings="\n".join(lines) or "  {}")
 
 
+class IpPortal(Portal):
+    """A portal whose requests can come from any TCP peer."""
+
+    def __init__(self, portal: Portal, app: Any) -> None:
+        super().__init__(portal.services, portal.client)
+        self.app = app
+
+    async def get_from(self, peer: str, path: str = "/_health",
+                       headers: dict[str, str] | None = None) -> httpx.Response:
+        """GET ``path`` as if the TCP peer were ``peer``."""
+        transport = httpx.ASGITransport(app=self.app, client=(peer, 40123))
+        async with httpx.AsyncClient(transport=transport, base_url=f"http://{HOST}") as client:
+            return await client.get(path, headers=headers or {})
+
+
 @contextlib.asynccontextmanager
-async def ip_portal(database_url: str, **settings: str) -> AsyncIterator[Portal]:
-    async with running_portal(database_url, plugins=["selfservice", "ipfilter"]) as portal:
-        await portal.apply(site_file(**settings))
-        yield portal
+async def ip_portal(database_url: str, **settings: str) -> AsyncIterator[IpPortal]:
+    config = Config(database_url=database_url, plugins=["selfservice", "ipfilter"],
+                    secret_key="test-secret-key-not-for-production", policy_ttl=0.0)
+    app = create_app(config)
+    for hook in app.on_startup:
+        await hook(app)
+    try:
+        transport = httpx.ASGITransport(app=app, client=("testclient", 50000))
+        async with httpx.AsyncClient(transport=transport, base_url=f"http://{HOST}") as client:
+            portal = IpPortal(Portal(app.state.services, client), app)
+            await portal.apply(site_file(**settings))
+            yield portal
+    finally:
+        for hook in app.on_shutdown:
+            await hook(app)
 
 
-async def get_from(portal: Portal, peer: str, path: str = "/_health",
+async def get_from(portal: IpPortal, peer: str, path: str = "/_health",
                    headers: dict[str, str] | None = None) -> httpx.Response:
-    """GET ``path`` as if the TCP peer were ``peer``."""
-    transport = httpx.ASGITransport(app=portal.client.app, client=(peer, 40123))
-    async with httpx.AsyncClient(transport=transport, base_url=f"http://{HOST}") as client:
-        return await client.get(path, headers=headers or {})
+    return await portal.get_from(peer, path, headers)
 
 
-async def status_from(portal: Portal, peer: str, **kw: Any) -> int:
+async def status_from(portal: IpPortal, peer: str, **kw: Any) -> int:
     return (await get_from(portal, peer, **kw)).status_code
 
 
@@ -174,7 +200,7 @@ async def test_setting_changes_apply_without_restart(database_url: str) -> None:
 
 async def test_non_address_peer_passes_only_without_an_allow_list(database_url: str) -> None:
     async with ip_portal(database_url, Deny="203.0.113.0/24") as portal:
-        assert (await portal.get("/_health")).status_code == 200  # peer is 'testclient'
+        assert (await portal.get("/_health")).status_code == 200  # peer 'testclient'
     async with ip_portal(database_url, Allow="10.0.0.0/8") as portal:
         r = await portal.get("/_health", headers={"accept": "application/json"})
         assert r.status_code == 403
@@ -196,8 +222,8 @@ async def test_malformed_settings_are_refused_and_fail_closed(database_url: str)
             website = await conn.fetchval(
                 'SELECT "id" FROM "portalis_website" WHERE "key" = ?', "ipf")
             await conn.execute(
-                'INSERT INTO "portalis_site_setting" ("website", "name", "value") '
-                "VALUES (?, ?, ?)", website, "IpRestrictions/Allow", "10.0.0.0/8, oops")
+                'UPDATE "portalis_site_setting" SET "value" = ? WHERE "website" = ? '
+                'AND "name" = ?', "10.0.0.0/8, oops", website, "IpRestrictions/Allow")
             await bump_version(conn, website)
         assert await status_from(portal, "10.1.1.1") == 403
         assert await status_from(portal, "198.51.100.7") == 403
@@ -215,8 +241,11 @@ def free_port() -> int:
 @contextlib.contextmanager
 def serving(app: Any) -> Iterator[str]:
     port = free_port()
+    # proxy_headers=False: uvicorn would otherwise rewrite the peer from X-Forwarded-For
+    # for requests from 127.0.0.1 itself, before the per-website TrustedProxies apply.
     server = uvicorn.Server(uvicorn.Config(app, host="127.0.0.1", port=port,
-                                           log_level="warning", lifespan="on"))
+                                           log_level="warning", lifespan="on",
+                                           proxy_headers=False))
     thread = threading.Thread(target=server.run, daemon=True)
     thread.start()
     try:
@@ -234,8 +263,8 @@ async def test_real_socket_peer(database_url: str) -> None:
     config = Config(database_url=database_url, plugins=["selfservice", "ipfilter"],
                     secret_key="test-secret-key-not-for-production", policy_ttl=0.0,
                     default_website="ipf")
-    async with running_portal(database_url, plugins=["selfservice", "ipfilter"]) as portal:
-        await portal.apply(site_file(Allow="127.0.0.1, ::1"))
+    async with ip_portal(database_url, Allow="127.0.0.1, ::1"):
+        pass
     app = create_app(config)
     with serving(app) as base:
         async with httpx.AsyncClient(base_url=base) as client:

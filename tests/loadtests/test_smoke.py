@@ -6,6 +6,7 @@ Locust runs as a subprocess (it monkey-patches gevent into whatever imports it).
 from __future__ import annotations
 
 import asyncio
+import importlib.util
 import json
 from collections.abc import Iterator
 from pathlib import Path
@@ -33,7 +34,7 @@ BASELINE = ["ListHtmlUser", "ListJsonUser", "ApiJsonUser", "DepthUser"]
 def bench(tmp_path_factory: pytest.TempPathFactory) -> Iterator[dict[str, object]]:
     work = tmp_path_factory.mktemp("bench")
     url = f"sqlite:///{work / 'bench.sqlite'}"
-    asyncio.run(seed(url, 2000))
+    asyncio.run(seed(url, 1000))
     users, big = work / "users.json", work / "big.json"
     users.write_text(json.dumps(asyncio.run(bench_users(url))))
     big.write_text(json.dumps(asyncio.run(bench_users(url, bigco=True))))
@@ -71,7 +72,7 @@ def test_every_scenario_against_portalis(bench: dict[str, object]) -> None:
     servers, env, work = bench["servers"], bench["env"], bench["work"]
     assert isinstance(servers, dict) and isinstance(env, dict) and isinstance(work, Path)
     classes = list(SCENARIOS)
-    result = run_locust(classes, servers["portalis"].url, users=2 * len(classes), seconds=6,
+    result = run_locust(classes, servers["portalis"].url, users=2 * len(classes), seconds=5,
                         csv_prefix=work / "portalis", env=env, core=None)
     assert result.failures == 0, result.errors
     _check(result.by_name, classes)
@@ -81,7 +82,31 @@ def test_every_scenario_against_portalis(bench: dict[str, object]) -> None:
 def test_list_scenarios_against_the_baseline(bench: dict[str, object]) -> None:
     servers, env, work = bench["servers"], bench["env"], bench["work"]
     assert isinstance(servers, dict) and isinstance(env, dict) and isinstance(work, Path)
-    result = run_locust(BASELINE, servers["baseline"].url, users=2 * len(BASELINE), seconds=4,
+    result = run_locust(BASELINE, servers["baseline"].url, users=2 * len(BASELINE), seconds=3,
                         csv_prefix=work / "baseline", env=env, core=None)
     assert result.failures == 0, result.errors
     _check(result.by_name, BASELINE)
+
+
+@pytest.mark.skipif(importlib.util.find_spec("portalis.plugins.identity.plugin") is None,
+                    reason="the identity plugin is not installed")
+def test_real_sign_in(tmp_path: Path) -> None:
+    """The same users signing in through ``POST /_auth/login`` (identity plugin)."""
+    url = f"sqlite:///{tmp_path / 'bench.sqlite'}"
+    asyncio.run(seed(url, 1000, plugins=["selfservice", "identity"]))
+    users = tmp_path / "users.json"
+    users.write_text(json.dumps(asyncio.run(bench_users(url))))
+    env = {"PORTALIS_DATABASE_URL": url, "PORTALIS_PLUGINS": "selfservice,identity",
+           "PORTALIS_SECRET_KEY": "smoke-test-secret", "PORTALIS_BENCH_LOGIN": "real",
+           "PORTALIS_BENCH_USERS": str(users)}
+    server = Server("portalis.loadtests.asgi:create", env, core=None, log=tmp_path / "p.log")
+    try:
+        server.wait_ready()
+        classes = ["ListHtmlUser", "MixedUser"]
+        result = run_locust(classes, server.url, users=4, seconds=3,
+                            csv_prefix=tmp_path / "real", env=env, core=None)
+    finally:
+        server.stop()
+    assert result.failures == 0, result.errors
+    assert result.by_name.get("/_auth/login", (0, 0))[0] > 0
+    _check(result.by_name, classes)

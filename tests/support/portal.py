@@ -7,7 +7,6 @@ from contextlib import asynccontextmanager
 from typing import Any
 
 import httpx
-from litestar.testing import AsyncTestClient
 
 from portalis.core.config import Config
 from portalis.core.services import Services
@@ -21,7 +20,7 @@ HOST = "testserver.local"
 
 
 class Portal:
-    def __init__(self, services: Services, client: AsyncTestClient[Any]) -> None:
+    def __init__(self, services: Services, client: httpx.AsyncClient) -> None:
         self.services = services
         self.client = client
 
@@ -61,6 +60,18 @@ async def running_portal(database_url: str, *, plugins: list[str] | None = None,
                          **config: Any) -> AsyncIterator[Portal]:
     cfg = Config(database_url=database_url, plugins=plugins or ["selfservice"],
                  secret_key="test-secret-key-not-for-production", policy_ttl=0.0, **config)
-    app = create_app(cfg, extra_plugins=(TestLogin(), *extra_plugins))
-    async with AsyncTestClient(app, base_url=f"http://{HOST}") as client:
-        yield Portal(app.state.services, client)
+    services = Services.build(cfg, (TestLogin(), *extra_plugins))
+    # Everything runs in the test's own event loop (asyncpg connections are bound to the
+    # loop that made them; Litestar's test client would run the app in a thread of its
+    # own): the app's startup hooks are called here, and httpx talks ASGI directly.
+    app = create_app(cfg, services=services)
+    for hook in app.on_startup:
+        await hook(app)
+    try:
+        transport = httpx.ASGITransport(app=app, client=("127.0.0.1", 50000))
+        async with httpx.AsyncClient(transport=transport, base_url=f"http://{HOST}") as client:
+            yield Portal(services, client)
+    finally:
+        for hook in app.on_shutdown:
+            await hook(app)
+        await services.stop()

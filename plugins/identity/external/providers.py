@@ -6,7 +6,8 @@ OpenID Connect, one group per provider ``<name>`` (letters, digits, ``-``, ``_``
     Authentication/OpenIdConnect/<name>/ClientId       (required)
     Authentication/OpenIdConnect/<name>/ClientSecret   (empty: public client)
     Authentication/OpenIdConnect/<name>/Scopes         "openid email profile" (spaces or commas)
-    Authentication/OpenIdConnect/<name>/RedirectUri    default https://<primary host>/_auth/external/<name>/callback
+    Authentication/OpenIdConnect/<name>/RedirectUri    default
+                                  https://<primary host>/_auth/external/<name>/callback
     Authentication/OpenIdConnect/<name>/AllowedAlgorithms  default "RS256 ES256 PS256"
 
 SAML 2.0::
@@ -15,7 +16,8 @@ SAML 2.0::
     Authentication/Saml2/<name>/IdpSsoUrl              HTTP-Redirect SSO URL (required)
     Authentication/Saml2/<name>/IdpCertificate         PEM signing certificate (required)
     Authentication/Saml2/<name>/ServiceProviderRealm   SP entity id, default the metadata URL
-    Authentication/Saml2/<name>/AssertionConsumerServiceUrl  default https://<primary host>/_auth/saml/<name>/acs
+    Authentication/Saml2/<name>/AssertionConsumerServiceUrl  default
+                                  https://<primary host>/_auth/saml/<name>/acs
     Authentication/Saml2/<name>/SpPrivateKey, SpCertificate  optional PEM pair
     Authentication/Saml2/<name>/WantMessagesSigned, WantAssertionsEncrypted  false
     Authentication/Saml2/<name>/NameIdFormat           default persistent

@@ -1,0 +1,111 @@
+"""Email notifications of new posts to subscribers, batched, with signed unsubscribe links.
+
+New visible posts are queued (one row per subscriber and post) by the record hooks;
+:func:`send_notifications` sends one email per subscriber with everything queued for
+it. Each post is re-read through ``records`` with the *subscriber's* principal right
+before sending, so a notification never reveals a post its recipient may not read now
+(a role removed, a thread moved to a restricted forum, a post hidden).
+"""
+
+from __future__ import annotations
+
+import hashlib
+import hmac
+import logging
+from collections import defaultdict
+from typing import Any
+from urllib.parse import urlencode
+
+from portalis.core import NotFound, Principal
+from portalis.plugins.forums.markup import excerpt
+from portalis.plugins.forums.store import Store
+
+__all__ = ["send_notifications", "unsubscribe_token", "unsubscribe_url", "verify_unsubscribe"]
+
+log = logging.getLogger("portalis.forums")
+
+
+def unsubscribe_token(secret: str, website_id: int, subscription_id: int,
+                      contact_id: int) -> str:
+    message = f"forums-unsubscribe:{website_id}:{subscription_id}:{contact_id}".encode()
+    return hmac.new(secret.encode(), message, hashlib.sha256).hexdigest()
+
+
+def verify_unsubscribe(secret: str, website_id: int, subscription_id: int, contact_id: int,
+                       token: str) -> bool:
+    """Constant-time check of a link's token."""
+    expected = unsubscribe_token(secret, website_id, subscription_id, contact_id)
+    return hmac.compare_digest(expected.encode(), token.encode("utf-8", "replace"))
+
+
+def unsubscribe_url(site: Any, secret: str, subscription: dict[str, Any]) -> str:
+    token = unsubscribe_token(secret, site.id, subscription["id"], subscription["contact"])
+    query = urlencode({"s": subscription["id"], "c": subscription["contact"], "t": token})
+    return f"https://{site.primary_host}/forums/unsubscribe?{query}"
+
+
+async def send_notifications(services: Any, *, website_id: int | None = None,
+                             limit: int = 500) -> int:
+    """Send what is queued (one email per subscriber per website); returns emails sent."""
+    store = Store(services)
+    websites = [website_id] if website_id is not None else await store.websites_with_queue()
+    sent = 0
+    for wid in websites:
+        site = await services.sites.get(wid, refresh=False)
+        claimed = await store.claim(wid, limit)
+        per_contact: dict[int, list[dict[str, Any]]] = defaultdict(list)
+        for row in claimed:
+            per_contact[row["contact"]].append(row)
+        for contact_id, items in per_contact.items():
+            ids = [n["id"] for n in items]
+            try:
+                done = await _send_one(services, store, site, contact_id, items)
+            except Exception:
+                log.exception("forum notification to contact %s failed", contact_id)
+                await store.finish(ids, "queued")
+                continue
+            await store.finish(ids, "sent" if done else "skipped")
+            sent += int(done)
+    return sent
+
+
+async def _send_one(services: Any, store: Store, site: Any, contact_id: int,
+                    items: list[dict[str, Any]]) -> bool:
+    records = services.records
+    principal = await services.principal_for_contact(site, contact_id)
+    if principal is None:
+        return False
+    contact = await records.get(Principal.for_system(site.id), "contact", contact_id,
+                                columns=["email"])
+    if not contact.get("email"):
+        return False
+    entries: list[str] = []
+    subscriptions: dict[int, dict[str, Any]] = {}
+    titles: set[str] = set()
+    for item in items:
+        subscription = await store.subscription(site.id, item["subscription"])
+        if subscription is None or subscription["contact"] != contact_id:
+            continue
+        try:
+            post = await records.get(principal, "forum_post", item["post"])
+            thread = await records.get(principal, "forum_thread", post["thread"])
+        except NotFound:
+            continue
+        if post["hidden"] or post["pending"]:
+            continue
+        subscriptions[subscription["id"]] = subscription
+        titles.add(thread["title"])
+        link = f"https://{site.primary_host}/forums/threads/{thread['id']}#post-{post['id']}"
+        entries.append(f"{thread['title']}\n{excerpt(post['body'], 300)}\n{link}\n")
+    if not entries:
+        return False
+    secret = services.config.secret_key
+    links = [unsubscribe_url(site, secret, s) for s in subscriptions.values()]
+    subject = (f"New post in {next(iter(titles))}" if len(titles) == 1
+               else f"{len(entries)} new posts in forums you follow")
+    body = (f"New posts on {site.title}:\n\n" + "\n".join(entries)
+            + "\nStop these emails (no sign-in needed):\n" + "\n".join(links) + "\n")
+    headers = {"List-Unsubscribe": f"<{links[0]}>"} if len(links) == 1 else {}
+    await services.mailer.send(contact["email"], subject, body, website_id=site.id,
+                               headers=headers)
+    return True

@@ -1,0 +1,285 @@
+"""A forums site for the tests, a real SMTP server (aiosmtpd) and a driver for the portal.
+
+Who may do what is said only with table permissions (DESIGN.md, Forums):
+
+* ``partner`` role: reads every forum (Global), reads threads and posts through their
+  parents, starts threads, replies; writes its own posts (Contact scope via ``author``).
+* ``moderator`` role: the same chain with Write on threads and posts ("Grant Change").
+* contacts without those roles, and anonymous visitors: no grant, so nothing at all.
+"""
+
+from __future__ import annotations
+
+import email
+import email.policy
+import functools
+import re
+import socket
+import threading
+from collections.abc import AsyncIterator, Iterator
+from contextlib import asynccontextmanager, contextmanager
+from email.message import EmailMessage
+from typing import Any
+
+from aiosmtpd.controller import Controller
+
+from tests.support.portal import Portal, running_portal
+
+__all__ = ["ALICE", "BOB", "CAROL", "DAVE", "MO", "NEWBIE", "SITE", "ForumPortal",
+           "forum_portal"]
+
+ALICE = "alice@partner.example"
+BOB = "bob@partner.example"
+CAROL = "carol@customer.example"
+DAVE = "dave@partner.example"
+MO = "mo@portal.example"
+NEWBIE = "newbie@partner.example"
+
+SITE = """
+website:
+  key: community
+  title: Contoso Community
+  hosts: [testserver.local]
+
+settings:
+  Webapi/forum_post/enabled: true
+  Webapi/forum_post/fields: thread,author,body,body_html,hidden,pending,answer
+  Webapi/forum_thread/enabled: true
+  Webapi/forum_thread/fields: forum,title,author,locked,sticky
+  Webapi/forum/enabled: true
+  Webapi/forum/fields: title,description,category
+  Forums/PageSize: 10
+#SETTINGS#
+
+roles:
+  - key: partner
+    name: Partners
+  - key: moderator
+    name: Forum moderators
+
+contacts:
+  - key: alice
+    email: alice@partner.example
+    firstname: Alice
+    lastname: Archer
+    roles: [partner]
+  - key: bob
+    email: bob@partner.example
+    firstname: Bob
+    lastname: Baker
+    roles: [partner]
+  - key: dave
+    email: dave@partner.example
+    firstname: Dave
+    lastname: Dunn
+    roles: [#DAVE#]
+  - key: newbie
+    email: newbie@partner.example
+    firstname: Nora
+    lastname: New
+    roles: [partner]
+  - key: carol
+    email: carol@customer.example
+    firstname: Carol
+    lastname: Chen
+  - key: mo
+    email: mo@portal.example
+    firstname: Mo
+    lastname: Moderator
+    roles: [moderator]
+
+permissions:
+  - key: forums-partners
+    table: forum
+    scope: global
+    privileges: [read, append_to]
+    roles: [partner]
+  - key: threads-partners
+    table: forum_thread
+    scope: parent
+    parent: forums-partners
+    relationship: forum
+    privileges: [read, create, append, append_to]
+  - key: posts-partners
+    table: forum_post
+    scope: parent
+    parent: threads-partners
+    relationship: thread
+    privileges: [read, create, append]
+  - key: own-posts
+    table: forum_post
+    scope: contact
+    relationship: author
+    privileges: [read, write]
+    roles: [partner]
+  - key: forums-moderators
+    table: forum
+    scope: global
+    privileges: [read, append_to]
+    roles: [moderator]
+  - key: threads-moderators
+    table: forum_thread
+    scope: parent
+    parent: forums-moderators
+    relationship: forum
+    privileges: [read, write, create, append, append_to]
+  - key: posts-moderators
+    table: forum_post
+    scope: parent
+    parent: threads-moderators
+    relationship: thread
+    privileges: [read, write, create, append]
+  - key: own-contact
+    table: contact
+    scope: self
+    privileges: [read]
+    roles: [authenticated]
+
+lists:
+  - key: forum-posts
+    title: All forum posts
+    table: forum_post
+    columns: [body, created]
+    sort: created desc
+    search: [body]
+
+records:
+  forum:
+    - key: general
+      category: Partner network
+      title: Partner general discussion
+      description: Pricing, roadmaps and deals for partners.
+      position: 1
+    - key: support
+      category: Partner network
+      title: Partner technical support
+      position: 2
+"""
+
+JSON = {"accept": "application/json"}
+
+
+def free_port() -> int:
+    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as s:
+        s.bind(("127.0.0.1", 0))
+        return int(s.getsockname()[1])
+
+
+class Mailbox:
+    """aiosmtpd handler keeping every message."""
+
+    def __init__(self) -> None:
+        self.messages: list[EmailMessage] = []
+        self._lock = threading.Lock()
+
+    async def handle_DATA(self, server: Any, session: Any, envelope: Any) -> str:
+        msg = email.message_from_bytes(envelope.content, policy=email.policy.default)
+        with self._lock:
+            self.messages.append(msg)  # type: ignore[arg-type]
+        return "250 Message accepted for delivery"
+
+    def to(self, address: str) -> list[EmailMessage]:
+        with self._lock:
+            return [m for m in self.messages if address in str(m["To"])]
+
+    @staticmethod
+    def body(msg: EmailMessage) -> str:
+        part = msg.get_body(("plain",))
+        assert part is not None
+        return str(part.get_content())  # type: ignore[attr-defined]
+
+    @staticmethod
+    def unsubscribe_links(msg: EmailMessage) -> list[str]:
+        return re.findall(r"https://\S+/forums/unsubscribe\?\S+", Mailbox.body(msg))
+
+
+@contextmanager
+def smtp_server() -> Iterator[tuple[Mailbox, int]]:
+    mailbox = Mailbox()
+    port = free_port()
+    controller = Controller(mailbox, hostname="127.0.0.1", port=port)
+    controller.start()
+    try:
+        yield mailbox, port
+    finally:
+        controller.stop()
+
+
+def site_text(*, settings: dict[str, str] | None = None, dave_partner: bool = True) -> str:
+    lines = "\n".join(f"  {k}: {v!r}" for k, v in (settings or {}).items())
+    return SITE.replace("#SETTINGS#", lines).replace("#DAVE#",
+                                                      "partner" if dave_partner else "")
+
+
+class ForumPortal:
+    """The running portal, its mailbox, and short-hands for the forum routes."""
+
+    def __init__(self, portal: Portal, mailbox: Mailbox) -> None:
+        self.portal = portal
+        self.mail = mailbox
+
+    async def call(self, fn: Any, *args: Any, **kw: Any) -> Any:
+        """Run ``fn`` on the app's event loop (asyncpg connections belong to it)."""
+        blocking = getattr(self.portal.client, "blocking_portal", None)
+        if blocking is not None:
+            return blocking.call(functools.partial(fn, *args, **kw))
+        return await fn(*args, **kw)
+
+    async def apply(self, **kw: Any) -> int:
+        return int(await self.call(self.portal.apply, site_text(**kw)))
+
+    async def fetchval(self, sql: str, *args: Any) -> Any:
+        return await self.call(self.portal.services.db.fetchval, sql, *args)
+
+    async def forum_id(self, key: str) -> int:
+        return int(await self.fetchval(
+            'SELECT "record_id" FROM "portalis_site_key" WHERE "table_name" = ? AND "key" = ?',
+            "forum", key))
+
+    async def get(self, url: str, who: str | None = None, **kw: Any) -> Any:
+        return await self.portal.get(url, who=who, **kw)
+
+    async def json(self, url: str, who: str | None = None, status: int = 200) -> Any:
+        r = await self.portal.get(url, who=who, headers=JSON)
+        assert r.status_code == status, (url, r.status_code, r.text)
+        return r.json()
+
+    async def send(self, method: str, url: str, who: str | None, body: dict[str, Any] | None
+                   = None) -> Any:
+        return await self.portal.send(method, url, who=who, json=body or {}, headers=JSON)
+
+    async def post(self, url: str, who: str | None, body: dict[str, Any] | None = None,
+                   status: int = 200) -> Any:
+        r = await self.send("POST", url, who, body)
+        assert r.status_code == status, (url, r.status_code, r.text)
+        return r.json()
+
+    async def thread(self, who: str, forum: int, title: str, body: str,
+                     thread_type: str = "discussion") -> tuple[int, int]:
+        data = await self.post(f"/forums/{forum}/threads", who,
+                               {"title": title, "body": body, "thread_type": thread_type},
+                               status=201)
+        return data["thread"]["id"], data["post"]["id"]
+
+    async def reply(self, who: str, thread: int, body: str, **extra: Any) -> dict[str, Any]:
+        data = await self.post(f"/forums/threads/{thread}/posts", who,
+                               {"body": body, **extra}, status=201)
+        return data["post"]  # type: ignore[no-any-return]
+
+    async def posts(self, who: str | None, thread: int) -> list[dict[str, Any]]:
+        return (await self.json(f"/forums/threads/{thread}", who))["posts"]  # type: ignore[no-any-return]
+
+    async def send_notifications(self) -> int:
+        from portalis.plugins.forums.notify import send_notifications
+
+        return int(await self.call(send_notifications, self.portal.services))
+
+
+@asynccontextmanager
+async def forum_portal(database_url: str, **site: Any) -> AsyncIterator[ForumPortal]:
+    with smtp_server() as (mailbox, port):
+        async with running_portal(database_url, plugins=["selfservice", "forums"],
+                                  smtp_url=f"smtp://127.0.0.1:{port}") as portal:
+            fp = ForumPortal(portal, mailbox)
+            await fp.apply(**site)
+            yield fp
