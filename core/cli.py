@@ -132,6 +132,22 @@ def perms_explain(ctx: click.Context, site_key: str | None, email: str | None,
 
 
 @main.command()
+@click.pass_context
+def check(ctx: click.Context) -> None:
+    """Security linter: exit 1 with findings (each names the permission or setting and
+    the fix), 0 when every website is clean."""
+    from portalis.core.check import check_all
+
+    findings = _run(lambda: _with_services(_config(ctx), check_all))
+    for finding in findings:
+        click.echo(str(finding))
+    if findings:
+        click.echo(f"{len(findings)} finding(s)", err=True)
+        sys.exit(1)
+    click.echo("no findings")
+
+
+@main.command()
 @click.option("--limit", default=20, show_default=True)
 @click.pass_context
 def outbox(ctx: click.Context, limit: int) -> None:

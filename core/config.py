@@ -32,6 +32,8 @@ class Config:
     mail_from: str = "portal@localhost"
     webapi_max_top: int = 500
     """Largest ``$top`` the Web API accepts."""
+    cors_origins: list[str] = field(default_factory=list)
+    """Origins allowed to call the portal from browsers (CORS); empty: none."""
     debug: bool = False
 
     @classmethod

@@ -166,6 +166,16 @@ def portalis_record_after_write(action: str, table: str, row: dict[str, Any],
     """
 
 
+@hookspec
+def portalis_security_findings(site: Any, services: Any) -> Any:
+    """Contribute findings to ``portalis check`` (the security linter) for one website.
+
+    Runs once per website when the linter runs. Return a list of
+    :class:`portalis.core.check.Finding` (or dicts with its fields: code, website,
+    subject, message, fix); results are combined. Return an empty list when all is well.
+    """
+
+
 # -- commands ----------------------------------------------------------------------
 
 

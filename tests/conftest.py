@@ -53,3 +53,13 @@ async def database_url(databases: TemplateDatabases) -> str:
 async def portal(database_url: str) -> AsyncIterator[Portal]:
     async with running_portal(database_url) as p:
         yield p
+
+
+CASES_SITE = (Path(__file__).parent / "sites" / "cases.yaml").read_text()
+
+
+@pytest.fixture
+async def cases(portal: Portal) -> Portal:
+    """A portal with the customer self-service site (tests/sites/cases.yaml) applied."""
+    await portal.apply(CASES_SITE)
+    return portal

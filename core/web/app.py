@@ -7,6 +7,7 @@ from pathlib import Path
 from typing import Any
 
 from litestar import Litestar, MediaType, Request, Response, get
+from litestar.config.cors import CORSConfig
 from litestar.config.csrf import CSRFConfig
 from litestar.di import Provide
 from litestar.openapi import OpenAPIConfig
@@ -22,6 +23,7 @@ from portalis.core.web.errors import EXCEPTION_HANDLERS
 from portalis.core.web.flow import before_request, current_principal, current_site
 from portalis.core.web.lists import list_page
 from portalis.core.web.pages import render_page
+from portalis.core.web.security import security_headers_middleware
 from portalis.core.web.webapi import WEBAPI_HANDLERS
 
 __all__ = ["create_app"]
@@ -77,6 +79,9 @@ def create_app(config: Config | None = None, *, extra_plugins: tuple[object, ...
             "site": Provide(current_site),
         },
         before_request=before_request,
+        middleware=[security_headers_middleware],
+        cors_config=CORSConfig(allow_origins=list(config.cors_origins), allow_credentials=True)
+        if config.cors_origins else None,
         exception_handlers=EXCEPTION_HANDLERS,
         csrf_config=CSRFConfig(secret=config.secret_key, cookie_name="csrftoken",
                                header_name="x-csrftoken", cookie_samesite="lax"),

@@ -23,7 +23,7 @@ HEADINGS = {400: "Bad request", 401: "Sign-in required", 403: "Access denied",
 
 
 def wants_json(request: Request[Any, Any, Any]) -> bool:
-    path = request.url.path
+    path = request.scope["path"]
     if path.startswith(("/_api", "/_auth/api", "/schema")):
         return True
     accept = request.headers.get("accept", "")
@@ -75,7 +75,7 @@ def http_error(request: Request[Any, Any, Any], exc: HTTPException) -> Response[
 
 def server_error(request: Request[Any, Any, Any], exc: Exception) -> Response[Any]:
     request_id = secrets.token_hex(8)
-    log.error("request %s %s %s failed", request_id, request.method, request.url.path,
+    log.error("request %s %s %s failed", request_id, request.method, request.scope["path"],
               exc_info=exc)
     return _respond(request, 500, "server_error",
                     "the server could not complete the request", request_id=request_id)

@@ -20,7 +20,7 @@ from portalis.core.sites import Site
 
 __all__ = ["before_request", "current_principal", "current_site", "services_of"]
 
-EXEMPT_PREFIXES = ("/_static/",)
+EXEMPT_PREFIXES = ("/_static/", "/_health")
 
 
 def services_of(request: Request[Any, Any, Any]) -> Services:
@@ -42,7 +42,7 @@ async def resolve_site(request: Request[Any, Any, Any], services: Services) -> S
 
 async def before_request(request: Request[Any, Any, Any]) -> Response[Any] | None:
     services = services_of(request)
-    if request.url.path.startswith(EXEMPT_PREFIXES):
+    if request.scope["path"].startswith(EXEMPT_PREFIXES):
         return None
     site = await resolve_site(request, services)
     request.state.site = site

@@ -59,27 +59,30 @@ async def send_notifications(services: Any, *, website_id: int | None = None,
         for contact_id, items in per_contact.items():
             ids = [n["id"] for n in items]
             try:
-                done = await _send_one(services, store, site, contact_id, items)
+                included = await _send_one(services, store, site, contact_id, items)
             except Exception:
                 log.exception("forum notification to contact %s failed", contact_id)
                 await store.finish(ids, "queued")
                 continue
-            await store.finish(ids, "sent" if done else "skipped")
-            sent += int(done)
+            await store.finish(included, "sent")
+            await store.finish([i for i in ids if i not in included], "skipped")
+            sent += int(bool(included))
     return sent
 
 
 async def _send_one(services: Any, store: Store, site: Any, contact_id: int,
-                    items: list[dict[str, Any]]) -> bool:
+                    items: list[dict[str, Any]]) -> list[int]:
+    """Send one email with the queued posts the contact may read; returns their ids."""
     records = services.records
     principal = await services.principal_for_contact(site, contact_id)
     if principal is None:
-        return False
+        return []
     contact = await records.get(Principal.for_system(site.id), "contact", contact_id,
                                 columns=["email"])
     if not contact.get("email"):
-        return False
+        return []
     entries: list[str] = []
+    included: list[int] = []
     subscriptions: dict[int, dict[str, Any]] = {}
     titles: set[str] = set()
     for item in items:
@@ -94,11 +97,12 @@ async def _send_one(services: Any, store: Store, site: Any, contact_id: int,
         if post["hidden"] or post["pending"]:
             continue
         subscriptions[subscription["id"]] = subscription
+        included.append(item["id"])
         titles.add(thread["title"])
         link = f"https://{site.primary_host}/forums/threads/{thread['id']}#post-{post['id']}"
         entries.append(f"{thread['title']}\n{excerpt(post['body'], 300)}\n{link}\n")
     if not entries:
-        return False
+        return []
     secret = services.config.secret_key
     links = [unsubscribe_url(site, secret, s) for s in subscriptions.values()]
     subject = (f"New post in {next(iter(titles))}" if len(titles) == 1
@@ -108,4 +112,4 @@ async def _send_one(services: Any, store: Store, site: Any, contact_id: int,
     headers = {"List-Unsubscribe": f"<{links[0]}>"} if len(links) == 1 else {}
     await services.mailer.send(contact["email"], subject, body, website_id=site.id,
                                headers=headers)
-    return True
+    return included

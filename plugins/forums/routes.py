@@ -306,10 +306,12 @@ async def post_action(request: Req, post_id: int, action: str, services: Service
         result = {"post": row}
     else:
         raise NotFound(f"no post action {action!r}", code="not_found")
-    thread_id = result["post"]["thread"] if isinstance(result["post"], dict) else None
-    back = f"/forums/threads/{thread_id}" if thread_id else request.headers.get(
-        "referer", "/forums")
-    return done(request, result, back if back.startswith("/") else "/forums")
+    if isinstance(result["post"], dict):
+        thread_id = result["post"]["thread"]
+    else:
+        found = await services.records.get(principal, "forum_post", post_id, columns=["thread"])
+        thread_id = found["thread"]
+    return done(request, result, f"/forums/threads/{thread_id}#post-{post_id}")
 
 
 # -- lists, search, feed ---------------------------------------------------------------

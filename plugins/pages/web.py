@@ -302,7 +302,8 @@ class PageRequest:
         for link in navigation:
             link["active"] = link["url"] != "/" and (
                 page.url == link["url"] or page.url.startswith(link["url"].rstrip("/") + "/"))
-        crumbs = [self.link(p) for p in page.lineage()]
+        crumbs = [self.link(p) for p in page.lineage()
+                  if p is page or can_see(p, self.roles)]
         home = self.tree.home
         if home is not None and page is not home and (not crumbs or crumbs[0]["url"] != "/"):
             crumbs.insert(0, self.link(home))

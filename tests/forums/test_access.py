@@ -122,3 +122,26 @@ async def test_lists_latest_unanswered_mine_with_cursor(database_url: str) -> No
         assert r.status_code == 403
         html = await fp.get("/forums/latest", ALICE)
         assert html.status_code == 200 and "Thread 12" in html.text
+
+
+async def test_html_forms_post_and_redirect(database_url: str) -> None:
+    async with forum_portal(database_url) as fp:
+        general = await fp.forum_id("general")
+        page = await fp.get(f"/forums/{general}", ALICE)
+        assert page.status_code == 200 and 'name="_csrf_token"' in page.text
+        token = await fp.portal.csrf()
+        r = await fp.portal.send("POST", f"/forums/{general}/threads", who=ALICE, csrf=False,
+                                 data={"_csrf_token": token, "title": "From a form",
+                                       "body": "Hello *form*", "thread_type": "question"})
+        assert r.status_code == 303, r.text
+        location = r.headers["location"]
+        assert location.startswith("/forums/threads/")
+        thread = await fp.get(location, BOB)
+        assert thread.status_code == 200 and "Hello <em>form</em>" in thread.text
+        first = (await fp.posts(BOB, int(location.rsplit("/", 1)[1])))[0]["id"]
+        r = await fp.portal.send("POST", f"/forums/posts/{first}/vote", who=BOB, csrf=False,
+                                 data={"_csrf_token": token})
+        assert r.status_code == 303 and r.headers["location"] == f"{location}#post-{first}"
+        r = await fp.portal.send("POST", f"/forums/posts/{first}/vote", who=BOB, csrf=False,
+                                 data={"_csrf_token": "wrong"})
+        assert r.status_code == 403

@@ -16,7 +16,7 @@ from tests.identity.smtp import CASES, CHEAP, Clock
 from tests.support.portal import Portal, running_portal
 
 __all__ = ["JSON", "ExternalPortal", "Recorder", "external_portal", "session_cookie",
-           "with_contact"]
+           "settings_site", "with_contact"]
 
 JSON = {"accept": "application/json"}
 
@@ -47,6 +47,12 @@ def with_contact(key: str, email: str, firstname: str) -> str:
                          f"    firstname: {firstname}\n", 1)
 
 
+def settings_site(values: dict[str, str], site: str = CASES) -> str:
+    """The site file with these settings added."""
+    lines = "\n".join(f"  {json.dumps(k)}: {json.dumps(v)}" for k, v in values.items())
+    return site.replace("settings:\n", f"settings:\n{lines}\n", 1)
+
+
 def session_cookie(response: httpx.Response) -> bool:
     """Did the response start a session?"""
     return any(h.startswith("portalis_session=") and "Max-Age=0" not in h
@@ -65,10 +71,9 @@ class ExternalPortal:
     async def apply(self, text: str) -> int:
         return await self.portal.apply(text)
 
-    async def configure(self, values: dict[str, str], site: str = CASES) -> None:
-        """Apply the site with these settings (settings applied before stay)."""
-        lines = "\n".join(f"  {json.dumps(k)}: {json.dumps(v)}" for k, v in values.items())
-        await self.apply(site.replace("settings:\n", f"settings:\n{lines}\n", 1))
+    async def configure(self, values: dict[str, str]) -> None:
+        """Apply the cases site with these settings (settings applied before stay)."""
+        await self.apply(settings_site(values))
 
     async def fetchval(self, sql: str, *args: Any) -> Any:
         return await self.portal.services.db.fetchval(sql, *args)
@@ -97,9 +102,9 @@ class ExternalPortal:
 
 
 @asynccontextmanager
-async def external_portal(database_url: str, *, extra_plugins: tuple[object, ...] = ()
-                          ) -> AsyncIterator[ExternalPortal]:
-    async with running_portal(database_url, plugins=["selfservice", "identity"],
+async def external_portal(database_url: str, *, extra_plugins: tuple[object, ...] = (),
+                          plugins: tuple[str, ...] = ()) -> AsyncIterator[ExternalPortal]:
+    async with running_portal(database_url, plugins=["selfservice", "identity", *plugins],
                               extra_plugins=extra_plugins) as portal:
         clock = Clock()
         st = state(portal.services)

@@ -10,6 +10,7 @@ the portal's cookies).
 
 from __future__ import annotations
 
+import contextlib
 import json
 import subprocess
 import time
@@ -45,20 +46,19 @@ def callback_uri(name: str) -> str:
     return f"{PORTAL}/_auth/external/{name}/callback"
 
 
-@pytest.fixture(scope="module")
-def provider(oidc_node_modules: Path,
-             tmp_path_factory: pytest.TempPathFactory) -> Iterator[RunningProvider]:
-    """oidc-provider with the portal's callback URLs registered (as a deployment would)."""
-    workdir = tmp_path_factory.mktemp("op")
-    ready = workdir / "ready.json"
-    log_path = workdir / "op.log"
-    command = ["node", "server.js", "--mode", "provider", "--port", "0",
-               "--client-id", CLIENT_ID, "--client-secret", "secret-portal",
-               "--ready-file", str(ready)]
+@contextlib.contextmanager
+def launch(directory: Path, workdir: Path, mode: str,
+           secret: str) -> Iterator[RunningProvider]:
+    """server.js in ``mode`` with the portal's callback URLs registered (as a deployment
+    registers them), until the block ends."""
+    ready = workdir / f"{mode}.ready.json"
+    log_path = workdir / f"{mode}.log"
+    command = ["node", "server.js", "--mode", mode, "--port", "0", "--client-id", CLIENT_ID,
+               "--client-secret", secret, "--ready-file", str(ready)]
     for name in NAMES:
         command += ["--redirect-uri", callback_uri(name)]
     with log_path.open("wb") as log:
-        process = subprocess.Popen(command, cwd=oidc_node_modules, stdin=subprocess.DEVNULL,
+        process = subprocess.Popen(command, cwd=directory, stdin=subprocess.DEVNULL,
                                    stdout=log, stderr=subprocess.STDOUT)
     try:
         deadline = time.monotonic() + 30
@@ -76,9 +76,9 @@ def provider(oidc_node_modules: Path,
                 pass
             assert time.monotonic() < deadline, log_path.read_text()
             time.sleep(0.05)
-        yield RunningProvider(name="op", mode="provider", issuer=info["issuer"],
+        yield RunningProvider(name=mode, mode=mode, issuer=info["issuer"],
                               port=int(info["port"]), client_id=CLIENT_ID,
-                              client_secret="secret-portal", redirect_uri=callback_uri("op"),
+                              client_secret=secret, redirect_uri=callback_uri("op"),
                               log_path=log_path)
     finally:
         process.terminate()
@@ -87,6 +87,24 @@ def provider(oidc_node_modules: Path,
         except subprocess.TimeoutExpired:
             process.kill()
             process.wait(timeout=10)
+
+
+@pytest.fixture(scope="module")
+def provider(oidc_node_modules: Path,
+             tmp_path_factory: pytest.TempPathFactory) -> Iterator[RunningProvider]:
+    """panva/oidc-provider, a real OpenID Provider, on 127.0.0.1."""
+    with launch(oidc_node_modules, tmp_path_factory.mktemp("op"), "provider",
+                "secret-portal") as op:
+        yield op
+
+
+@pytest.fixture(scope="module")
+def rogue(oidc_node_modules: Path,
+          tmp_path_factory: pytest.TempPathFactory) -> Iterator[RunningProvider]:
+    """A protocol-following provider that signs defective ID tokens on request."""
+    with launch(oidc_node_modules, tmp_path_factory.mktemp("op"), "rogue",
+                "secret-rogue") as op:
+        yield op
 
 
 def op_settings(op: RunningProvider, name: str = "op", **extra: str) -> dict[str, str]:
@@ -433,3 +451,46 @@ async def test_unknown_and_misconfigured_providers(database_url: str,
         r = await ip.portal.get("/_auth/external/op/login", headers=JSON)
         assert r.status_code == 502, r.text
         assert r.json()["error"]["code"] in ("discovery_failed", "issuer_mismatch")
+
+
+async def test_form_post_callback_is_accepted(database_url: str,
+                                              provider: RunningProvider) -> None:
+    """response_mode=form_post: the provider's answer arrives as a cross-site POST, with no
+    CSRF token; the login cookie binds it to this browser."""
+    async with external_portal(database_url) as ip:
+        await ip.configure(op_settings(provider))
+        back = await browse(await start(ip))
+        parts = urlsplit(back)
+        r = await ip.client.post(parts.path, data=dict(parse_qsl(parts.query)), headers=JSON)
+        assert r.status_code == 200, r.text
+        assert r.json()["external"]["outcome"] == "registered"
+
+
+@pytest.mark.parametrize(("scenario", "code"), [
+    ("wrong_aud", "invalid_audience"),
+    ("alg_none", "alg_not_allowed"),
+    ("hs256", "alg_not_allowed"),
+    ("expired", "token_expired"),
+    ("wrong_nonce", "nonce_mismatch"),
+    ("wrong_iss", "id_token_issuer_mismatch"),
+    ("bad_signature", "invalid_signature"),
+    ("iss_param_foreign", "response_issuer_mismatch"),  # mix-up
+])
+async def test_defective_tokens_are_refused_end_to_end(
+        database_url: str, rogue: RunningProvider, scenario: str, code: str) -> None:
+    hooks = Recorder()
+    async with external_portal(database_url, extra_plugins=(hooks,)) as ip:
+        await ip.configure(op_settings(rogue))
+        before = await ip.counts()
+        # The browser (the test) asks the rogue provider for a defective answer.
+        url = with_params(await start(ip), rogue_scenario=scenario)
+        r = await ip.portal.get(local(await browse(url)), headers=JSON)
+        assert r.status_code == 400, r.text
+        assert r.json()["error"]["code"] == code
+        assert not session_cookie(r)
+        assert await ip.counts() == before
+        assert hooks.results == [(None, "external", False)]
+
+        # The control case: the same provider, a correct token.
+        r = await ip.portal.get(local(await browse(await start(ip))), headers=JSON)
+        assert r.status_code == 200, r.text

@@ -16,6 +16,9 @@ import httpx
 import pytest
 from lxml import etree
 
+from portalis.core import InvalidInput
+from portalis.core.sitefile import load_site_file
+from portalis.plugins.identity.external.sitefile import apply_identities
 from portalis.plugins.identity.saml import NAMEID_PERSISTENT, NAMEID_TRANSIENT
 from tests.identity.external_support import (
     JSON,
@@ -23,6 +26,7 @@ from tests.identity.external_support import (
     Recorder,
     external_portal,
     session_cookie,
+    settings_site,
     with_contact,
 )
 from tests.identity.saml_idp import (
@@ -294,3 +298,75 @@ async def test_expired_login_and_lockout_are_refused(database_url: str, idp: Key
         r = await sign_in(ip, idp, json=True)
         assert r.status_code == 403 and r.json()["error"]["code"] == "signin_refused"
         assert await ip.counts() == before
+
+
+async def test_lockout_plugin_refuses_a_locked_contact(database_url: str,
+                                                       idp: KeyPair) -> None:
+    """The real lockout plugin: five wrong passwords lock Alice, and her external sign-in
+    is refused while she is locked (every sign-in path goes through the same hooks)."""
+    async with external_portal(database_url, plugins=("lockout",)) as ip:
+        alice = await ip.contact_id(ALICE)
+        await ip.configure(saml_settings(idp, TrustEmail="true"))
+        r = await sign_in(ip, idp, json=True)
+        assert r.status_code == 200 and r.json()["contact"]["id"] == alice
+        sessions = (await ip.counts())[1]
+        for _ in range(5):
+            r = await ip.portal.send("POST", "/_auth/login",
+                                     json={"email": ALICE, "password": "Wrong-pass-1"})
+            assert r.status_code == 401, r.text
+        r = await sign_in(ip, idp, json=True)
+        assert r.status_code == 403, r.text
+        assert r.json()["error"]["code"] == "signin_refused"
+        assert not session_cookie(r)
+        assert (await ip.counts())[1] == sessions
+
+
+async def test_deactivated_contact_cannot_sign_in(database_url: str, idp: KeyPair) -> None:
+    async with external_portal(database_url) as ip:
+        await ip.configure(saml_settings(idp))
+        r = await sign_in(ip, idp, json=True)
+        assert r.status_code == 200, r.text
+        contact_id = r.json()["contact"]["id"]
+        await ip.execute('UPDATE "contact" SET "state" = \'inactive\' WHERE "id" = ?',
+                         contact_id)
+        before = await ip.counts()
+        r = await sign_in(ip, idp, json=True)
+        assert r.status_code == 403, r.text
+        assert r.json()["error"]["code"] == "contact_inactive"
+        assert not session_cookie(r)
+        after = await ip.counts()  # no new contact, no new link, no session
+        assert (after[0], after[1], after[2]) == (before[0], 0, before[2])
+
+
+async def test_site_file_identities_link_contacts(database_url: str, idp: KeyPair) -> None:
+    """contacts[].identities of a site file (apply_identities, for portalis_site_applied)."""
+    async with external_portal(database_url) as ip:
+        site = settings_site(saml_settings(idp)).replace(
+            "    email: bob@contoso.example\n",
+            "    email: bob@contoso.example\n    identities:\n"
+            f"      - provider: {NAME}\n        subject: alice-0001\n", 1)
+        await ip.apply(site)
+        data = load_site_file(site)
+        rows = await ip.portal.services.db.fetch(
+            'SELECT "id", "key" FROM "contact" WHERE "key" IS NOT NULL')
+        ids = {"contact": {row["key"]: row["id"] for row in rows}}
+        services = ip.portal.services
+        await apply_identities(1, data, ids, services)
+        await apply_identities(1, data, ids, services)  # idempotent
+        bob = ids["contact"]["bob"]
+        assert await ip.fetchval('SELECT COUNT(*) FROM "identity_external"') == 1
+
+        r = await sign_in(ip, idp, json=True)  # NameID alice-0001 is Bob's identity now
+        assert r.status_code == 200, r.text
+        assert r.json()["contact"]["id"] == bob
+        assert r.json()["external"]["outcome"] == "signed_in"
+
+        moved = load_site_file(site.replace("  - key: alice\n", "  - key: alice\n"
+                                            "    identities:\n"
+                                            f"      - provider: {NAME}\n"
+                                            "        subject: alice-0001\n", 1))
+        with pytest.raises(InvalidInput, match="linked to another contact"):
+            await apply_identities(1, moved, ids, services)
+        unknown = load_site_file(site.replace(f"provider: {NAME}", "provider: nobody"))
+        with pytest.raises(InvalidInput, match="no external sign-in provider"):
+            await apply_identities(1, unknown, ids, services)

@@ -269,7 +269,7 @@ async def test_real_socket_peer(database_url: str) -> None:
     with serving(app) as base:
         async with httpx.AsyncClient(base_url=base) as client:
             assert (await client.get("/_health")).status_code == 200
-            spoof = {"x-forwarded-for": "10.1.1.1"}
+            spoof = {"x-forwarded-for": "10.1.1.1", "accept": "application/json"}
             db = Database(database_url)  # the app's own connections live in uvicorn's loop
             await db.connect()
             try:

@@ -14,7 +14,8 @@ from tests.kernel.conftest import CASES_SITE
 PORTALIS = [sys.executable, "-m", "portalis.core.cli"]
 
 
-def run(args: list[str], url: str, tmp: Path, check: bool = True) -> subprocess.CompletedProcess[str]:
+def run(args: list[str], url: str, tmp: Path,
+        check: bool = True) -> subprocess.CompletedProcess[str]:
     env = {**os.environ, "PORTALIS_DATABASE_URL": url, "PORTALIS_CONFIG": str(tmp / "none.toml")}
     proc = subprocess.run([*PORTALIS, *args], env=env, cwd=tmp, capture_output=True, text=True,
                           timeout=120, stdin=subprocess.DEVNULL)

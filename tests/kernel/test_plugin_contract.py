@@ -16,7 +16,7 @@ from piccolo.table import Table
 from portalis.core import Conflict, TableSpec, hookimpl, hookspecs
 from portalis.core.principal import Principal
 from portalis.core.records import Records
-from tests.support.portal import Portal, running_portal
+from tests.support.portal import running_portal
 
 ROOT = Path(__file__).resolve().parents[2]
 

@@ -82,6 +82,7 @@ async def test_grant_change_implies_read_and_beats_restrict_read(site: Portal) -
     # ... but Grant Change on /partners/news lets him read and edit that page
     news = await site.get("/partners/news", who=DAVE)
     assert news.status_code == 200 and "Edit this page" in news.text
+    assert 'href="/partners"' not in news.text  # not even in the breadcrumbs
     form = await site.get("/_pages/edit/" + page_id(news.text), who=DAVE)
     assert form.status_code == 200 and "News for partners." in form.text
     # Frank (partner) reads the news but may not change it
@@ -151,3 +152,33 @@ async def test_home_without_a_root_page_is_the_kernels(database_url: str) -> Non
         home = await portal.get("/")
         assert home.status_code == 200
         assert "Use the navigation to open the lists you may see." in home.text
+
+
+async def test_each_website_serves_only_its_own_pages_and_files(site: Portal) -> None:
+    import yaml
+
+    await site.apply(yaml.safe_dump({
+        "website": {"key": "fabrikam", "title": "Fabrikam Partners", "hosts": ["other.local"]},
+        "pages": [{"key": "home", "partial_url": "/", "title": "Fabrikam home",
+                   "content": "<p>Fabrikam only.</p>"}],
+    }))
+    other = {"host": "other.local"}
+    home = await site.get("/", headers=other)
+    assert "Fabrikam only." in home.text and "Contoso" not in home.text
+    assert (await site.get("/knowledge", headers=other)).status_code == 404
+    assert (await site.get("/css/site.css", headers=other)).status_code == 404
+    assert "Fabrikam only." not in (await site.get("/")).text
+
+
+async def test_a_restricted_root_page_guards_the_home_url(site: Portal) -> None:
+    from tests.pages.helpers import apply_sections
+
+    await apply_sections(site, pages=[{"key": "home", "partial_url": "/", "title": "Home",
+                                       "content": "<p>Members only.</p>",
+                                       "restrict_read": ["customer"]}])
+    anon = await site.get("/", follow_redirects=False)
+    assert anon.status_code == 302 and anon.headers["location"].startswith("/_auth/login?")
+    assert (await site.get("/", who=DAVE)).status_code == 403
+    assert "Members only." in (await site.get("/", who=ALICE)).text
+    # the whole tree under the root inherits the rule
+    assert (await site.get("/knowledge", follow_redirects=False)).status_code == 302

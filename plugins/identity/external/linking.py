@@ -20,6 +20,7 @@ a separate contact (or, when registration is closed, a refusal).
 
 from __future__ import annotations
 
+import logging
 from dataclasses import dataclass
 from typing import Any
 
@@ -31,6 +32,8 @@ from portalis.plugins.identity.external.providers import MAPPABLE, ExternalProvi
 from portalis.plugins.identity.external.store import ExternalStore
 
 __all__ = ["ExternalSignIn", "Match", "Refused", "clean_attributes", "find_existing", "settle"]
+
+log = logging.getLogger("portalis.identity.external")
 
 CONTACT_COLUMNS = ["id", "email", "firstname", "lastname", "phone", "state"]
 
@@ -146,8 +149,12 @@ async def settle(services: Any, site: Any, sign_in: ExternalSignIn,
         if provider.mapping_on_login:
             changed = {k: v for k, v in sign_in.attributes.items() if contact.get(k) != v}
             if changed:
-                contact = await services.records.update(system, "contact", contact["id"],
-                                                        changed)
+                try:
+                    contact = await services.records.update(system, "contact",
+                                                            contact["id"], changed)
+                except PortalisError as exc:  # stale names do not block a sign-in
+                    log.warning("website %s: claims mapping of contact %s not applied: %s",
+                                site.id, contact["id"], exc.message)
         return contact, outcome
 
     if not registration_open(site, provider):
@@ -163,8 +170,11 @@ async def settle(services: Any, site: Any, sign_in: ExternalSignIn,
             contact = await services.records.create(system, "contact", values)
             await store.link(site.id, contact["id"], provider.name, provider.protocol,
                              sign_in.issuer, sign_in.subject, email_seen)
-    except Conflict as exc:
+    except Conflict as exc:  # a duplicate-contact rule (or a race) refused it
         raise Refused(409, exc.code, exc.message) from None
+    except PortalisError as exc:  # validation of the mapped values
+        raise Refused(exc.status if 400 <= exc.status < 500 else 409, exc.code,
+                      exc.message) from None
     except IntegrityError:
         raise Refused(409, "identity_conflict",
                       "This sign-in was linked to an account meanwhile; try again.") from None
