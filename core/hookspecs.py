@@ -204,7 +204,8 @@ def portalis_site_file_sections() -> Any:
     """Contribute extra top-level sections to site files.
 
     Return a dict ``{section: handler}``; ``await handler.apply(website_id, data,
-    services)`` runs inside the apply transaction after the kernel sections, and
+    services, applier)`` runs inside the apply transaction after the kernel sections
+    (``applier.ids`` maps table → key → id of what the file applied), and
     ``await handler.export(website_id, services)`` returns the section's data for
     ``portalis site export``. Results are merged.
     """

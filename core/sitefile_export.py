@@ -101,4 +101,7 @@ async def export(services: Services, website_key: str) -> dict[str, Any]:
             items.append(item)
         records[name] = items
     out["records"] = records
+    for result in services.pm.hook.portalis_site_file_sections():
+        for section, handler in (result or {}).items():
+            out[section] = await handler.export(wid, services)
     return out
