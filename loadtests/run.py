@@ -18,7 +18,9 @@ import datetime as dt
 import json
 import os
 import platform
+import signal
 import statistics
+import sys
 from pathlib import Path
 from typing import Any
 
@@ -66,12 +68,14 @@ class Bench:
                 depth: int, target: str, pair: int, users: int, env: dict[str, str],
                 rate: float = 0.0) -> Measurement:
         env = dict(env)
+        if target == "baseline":  # the bare app has no sign-in: it takes the ids as headers
+            env["PORTALIS_BENCH_LOGIN"] = "header"
         if rate:
             env["PORTALIS_BENCH_RATE"] = str(rate)
         name = f"{kind}-{size}-{scenario}-{depth}-{target}-{pair}{f'-r{rate:.0f}' if rate else ''}"
         prefix = self.out / "locust" / self.stamp / name
         r = run_locust(cls, server.url, users=users, seconds=self.a.seconds, csv_prefix=prefix,
-                       env=env, reset_stats=self.a.login == "real")
+                       env=env, reset_stats=env["PORTALIS_BENCH_LOGIN"] == "real")
         m = Measurement(scenario=scenario, database=kind, size=size, depth=depth, target=target,
                         pair=pair, users=users, seconds=self.a.seconds, requests=r.requests,
                         failures=r.failures, rps=r.rps, p50=r.p50, p95=r.p95, p99=r.p99,
@@ -242,6 +246,8 @@ def main(argv: list[str] | None = None) -> None:
     p.add_argument("--reseed", action="store_true")
     p.add_argument("--out", type=Path, default=RESULTS)
     args = p.parse_args(argv)
+    # stop the servers on SIGTERM too (the finally blocks run on SystemExit)
+    signal.signal(signal.SIGTERM, lambda *_: sys.exit(143))
     if args.plugins is None:
         args.plugins = "selfservice,identity" if args.login == "real" else "selfservice"
     if args.depth_sizes is None:

@@ -7,7 +7,8 @@
   of its hosts are redirected to it, keeping path and query (301 for GET/HEAD, 308 for
   other methods so the body is not lost); ``/_health`` and the domains API are exempt;
 * ``/_domains/api`` routes (:mod:`.routes`) and the ``portalis domains`` commands
-  (:mod:`.cli`); settings in :mod:`.service`.
+  (:mod:`.cli`); the ``domains`` site-file section (:mod:`.sitefile`); settings in
+  :mod:`.service`.
 """
 
 from __future__ import annotations
@@ -28,6 +29,7 @@ __all__ = [
     "portalis_resolve_website",
     "portalis_routes",
     "portalis_setting_defaults",
+    "portalis_site_file_sections",
 ]
 
 EXEMPT = ("/_health", "/_domains/api/")
@@ -48,6 +50,13 @@ def portalis_routes(app_config: Any) -> list[Any]:
     from portalis.plugins.domains.routes import ROUTES
 
     return list(ROUTES)
+
+
+@hookimpl
+def portalis_site_file_sections() -> dict[str, Any]:
+    from portalis.plugins.domains.sitefile import DomainsSection
+
+    return {"domains": DomainsSection()}
 
 
 @hookimpl

@@ -3,7 +3,8 @@
 ``portalis_gate_request`` resolves the client address (forwarding headers believed only
 from ``IpRestrictions/TrustedProxies``) and answers 403 for blocked addresses: an HTML
 page, or JSON for ``/_api`` and ``Accept: application/json``. The resolved address is
-kept on ``request.state.client_address`` for later code. Settings are described in
+kept on ``request.state.client_address`` for later code (sign-in throttles, audit) whenever
+rules or trusted proxies are configured. Settings are described in
 :mod:`portalis.plugins.ipfilter.gate`; a site file with malformed IP settings is refused.
 """
 
@@ -36,9 +37,9 @@ def portalis_setting_defaults() -> dict[str, str]:
 def portalis_gate_request(request: Request[Any, Any, Any], site: Any,
                           services: Any) -> Response[Any] | None:
     config = gate_config(site)
-    if config.inactive:
-        return None
     peer = request.client.host if request.client else None
+    if config.inactive and not config.trusted:
+        return None
     verdict = decide(config, peer, request.headers)
     if verdict.address:
         request.state.client_address = verdict.address

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import datetime as dt
 from collections.abc import Awaitable, Callable
 from typing import Any, TypeVar
 
@@ -127,3 +128,17 @@ def unlock_address_cmd(ctx: click.Context, site_key: str, address: str) -> None:
 
     done = _run(ctx, go)
     click.echo(f"cleared {address}" if done else f"{address} was not throttled")
+
+
+@lockout.command("purge")
+@click.option("--idle-days", default=30, show_default=True,
+              help="Delete counters untouched for this many days (locks are kept).")
+@click.pass_context
+def purge_cmd(ctx: click.Context, idle_days: int) -> None:
+    """Delete old counters (client addresses, contacts) that hold no active lock."""
+
+    async def go(services: Any) -> int:
+        return await LockoutStore(services.db).purge(state(services).now(),
+                                                     idle=dt.timedelta(days=idle_days))
+
+    click.echo(f"deleted {_run(ctx, go)} counter(s)")

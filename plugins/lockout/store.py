@@ -176,6 +176,14 @@ class LockoutStore:
         return bool(await self.db.execute(
             'DELETE FROM "lockout_counter" WHERE "key" = ?', address_key(website_id, address)))
 
+    async def purge(self, now: dt.datetime, *, idle: dt.timedelta) -> int:
+        """Delete rows that hold nothing: address windows and contact counts last touched
+        more than ``idle`` ago with no active lock. Returns how many were deleted."""
+        return int(await self.db.execute(
+            'DELETE FROM "lockout_counter" WHERE ("locked_until" IS NULL OR "locked_until" <= ?) '
+            'AND ("last_attempt" IS NULL OR "last_attempt" <= ?)',
+            self._e(now), self._e(now - idle)))
+
     async def locked_contacts(self, website_id: int, now: dt.datetime) -> list[dict[str, Any]]:
         """Contacts of a website under an active lock (for the CLI)."""
         rows = await self.db.fetch(

@@ -232,8 +232,8 @@ async def test_primary_binding_redirects_other_hosts_keeping_path_and_query(
     # moving the primary moves the redirects
     r = await dp.api("POST", f"/_domains/api/bindings/{ALT}/primary")
     assert r.json()["primary"] is True
-    r = await dp.visit(WWW, "/x")
-    assert r.status_code == 301 and r.headers["location"] == f"http://{ALT}/x"
+    r = await dp.visit(WWW, "/")
+    assert r.status_code == 301 and r.headers["location"] == f"http://{ALT}/"
     listed = (await dp.api("GET", "/_domains/api/bindings")).json()["value"]
     assert [b["domain"] for b in listed if b["primary"]] == [ALT]
 
@@ -244,8 +244,8 @@ async def test_redirect_scheme_setting(dp: DomainsPortal, zone: ZoneServer) -> N
     text = site_file("contoso", "Contoso Portal", [HOST], zone)
     await dp.portal.apply(text.replace("settings:\n",
                                        "settings:\n  Domains/RedirectScheme: https\n"))
-    r = await dp.visit(HOST, "/a?b=c")
-    assert r.status_code == 301 and r.headers["location"] == f"https://{WWW}/a?b=c"
+    r = await dp.visit(HOST, "/_lists/a?b=c")
+    assert r.status_code == 301 and r.headers["location"] == f"https://{WWW}/_lists/a?b=c"
 
 
 async def test_unverified_binding_cannot_be_primary(dp: DomainsPortal) -> None:
@@ -264,8 +264,8 @@ async def test_default_site_answers_unknown_hosts_and_redirects_to_primary(
         assert "Contoso Portal" in (await d.visit("anything.example")).text
         await d.live(WWW)
         await d.api("POST", f"/_domains/api/bindings/{WWW}/primary")
-        r = await d.visit("anything.example", "/p?q=1")
-        assert r.status_code == 301 and r.headers["location"] == f"http://{WWW}/p?q=1"
+        r = await d.visit("anything.example", "/?q=1")
+        assert r.status_code == 301 and r.headers["location"] == f"http://{WWW}/?q=1"
 
 
 # --- certificates ---------------------------------------------------------------------------
@@ -425,3 +425,46 @@ def test_plugin_commands_join_the_portalis_cli() -> None:
         out = subprocess.run([str(Path(sys.executable).with_name("portalis")), "--help"],
                              cwd=ROOT, env=env, capture_output=True, text=True, timeout=120)
     assert "domains" in out.stdout and "lockout" in out.stdout, out.stdout + out.stderr
+
+
+# --- site files -------------------------------------------------------------------------
+
+
+async def test_site_file_section_binds_and_exports(dp: DomainsPortal, zone: ZoneServer) -> None:
+    from portalis.core.sitefile import export_site
+
+    base = site_file("contoso", "Contoso Portal", [HOST], zone)
+    section = f"domains:\n  - domain: {WWW.upper()}\n    primary: true\n  - {ALT}\n"
+    await dp.portal.apply(base + section)
+    await dp.portal.apply(base + section)  # idempotent
+    listed = (await dp.api("GET", "/_domains/api/bindings")).json()["value"]
+    assert [(b["domain"], b["primary"], b["verified"]) for b in listed] == [
+        (ALT, False, False), (WWW, True, False)]
+    assert (await dp.visit(HOST)).status_code == 200  # primary waits for verification
+    dp.zone.add(WWW, "CNAME", HOST)
+    assert (await dp.verify(WWW))["verified"] is True
+    r = await dp.visit(HOST, "/?a=1")
+    assert r.status_code == 301 and r.headers["location"] == f"http://{WWW}/?a=1"
+    exported = await export_site(dp.portal.services, "contoso")
+    assert exported["domains"] == [{"domain": ALT}, {"domain": WWW, "primary": True}]
+
+
+async def test_site_file_section_refuses_bad_entries(dp: DomainsPortal, zone: ZoneServer) -> None:
+    from portalis.core import InvalidInput
+
+    base = site_file("contoso", "Contoso Portal", [HOST], zone)
+    for section, fragment in (
+        ("domains:\n  - domain: 'http://x.example/'\n", "URL"),
+        (f"domains:\n  - {WWW}\n  - {WWW.upper()}\n", "listed twice"),
+        (f"domains:\n  - domain: {WWW}\n    primary: true\n  - domain: {ALT}\n    primary: true\n",
+         "at most one"),
+        ("domains:\n  - domain: a.example\n    verified: true\n", "unknown keys"),
+    ):
+        with pytest.raises(InvalidInput) as err:
+            await dp.portal.apply(base + section)
+        assert fragment in err.value.message
+    await dp.portal.apply(site_file("fabrikam", "Fabrikam", ["fabrikam.local"], zone)
+                          + f"domains:\n  - {WWW}\n")
+    with pytest.raises(InvalidInput) as err:
+        await dp.portal.apply(base + f"domains:\n  - {WWW}\n")
+    assert "already bound to another website" in err.value.message

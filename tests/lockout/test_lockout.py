@@ -244,3 +244,17 @@ async def test_sign_in_form_is_locked_and_answers_like_a_wrong_password(
         assert unknown.status_code == 401 and unknown.json() == wrong[0]
         ip.clock.advance(hours=24)
         assert (await ip.login("alice@contoso.example", "Demo-pass-1")).status_code == 200
+
+
+async def test_purge_keeps_locks_and_recent_counters(lp: LockoutPortal) -> None:
+    alice, bob = await lp.contact("alice"), await lp.contact("bob")
+    assert await failures_until_refused(lp, alice, ip="192.0.2.60") == 5  # locked 24 h
+    assert await lp.attempt(bob, ip="192.0.2.61") is None
+    store = LockoutStore(lp.services.db)
+    lp.clock.advance(days=2)
+    assert await lp.attempt(None, ip="192.0.2.62") is None  # recent
+    removed = await store.purge(lp.clock.now, idle=dt.timedelta(days=1))
+    # bob's count and the two old addresses go; alice's ended lock too; the recent stays
+    assert removed == 4
+    assert await store.contact_status(bob) is None
+    assert await lp.services.db.fetchval('SELECT COUNT(*) FROM "lockout_counter"') == 1
