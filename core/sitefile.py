@@ -288,6 +288,23 @@ class _Applier:
                                "search_columns": ",".join(search),
                                "detail_url": str(item.get("detail_url", ""))})
 
+    async def _adopt(self, table: str, key: str, known: dict[str, int]) -> None:
+        """``portalis site export`` names records without a site key ``<table>-<id>``;
+        applying that file to the same database adopts the record instead of copying it."""
+        prefix = f"{table}-"
+        if key in known or not key.startswith(prefix) or not key[len(prefix):].isdigit():
+            return
+        rid = int(key[len(prefix):])
+        pt = self.s.registry.get(table)
+        exists = await self.conn.fetchval(
+            f'SELECT 1 FROM "{pt.sql_name}" WHERE "id" = ? AND "website" = ?', rid,
+            self.website_id)
+        if exists and rid not in known.values():
+            await self.conn.execute(
+                'INSERT INTO "portalis_site_key" ("website", "table_name", "key", "record_id") '
+                "VALUES (?, ?, ?, ?)", self.website_id, table, key, rid)
+            known[key] = rid
+
     async def records(self) -> None:
         records = self.data.get("records") or {}
         if not isinstance(records, dict):
@@ -303,6 +320,7 @@ class _Applier:
                 'AND "table_name" = ?', self.website_id, table)}
             self.ids[table] = known
             for item in _items(records, table):
+                await self._adopt(table, item["key"], known)
                 where = f"records.{table}[{item['key']}]"
                 values: dict[str, Any] = {}
                 for name, value in item.items():

@@ -13,6 +13,19 @@ from portalis.core.services import Services
 __all__ = ["export"]
 
 
+async def _all(services: Services, principal: Principal, table: str) -> list[dict[str, Any]]:
+    """Every row of ``table`` (through records, page by page)."""
+    rows: list[dict[str, Any]] = []
+    cursor = None
+    while True:
+        page = await services.records.list(principal, table, limit=1000, cursor=cursor,
+                                           order_by=[("id", False)])
+        rows += page.rows
+        if not page.next_cursor:
+            return rows
+        cursor = page.next_cursor
+
+
 def _plain(value: Any) -> Any:
     return value.isoformat() if isinstance(value, dt.datetime) else value
 
@@ -43,15 +56,13 @@ async def export(services: Services, website_key: str) -> dict[str, Any]:
         return links
 
     system = Principal.for_system(wid)
-    accounts = (await services.records.list(system, "account", limit=5000, order_by=[("id", False)])
-                ).rows
+    accounts = await _all(services, system, "account")
     acc_key = {a["id"]: a["key"] or f"account-{a['id']}" for a in accounts}
     acc_roles = await role_links("portalis_account_role", "account")
     out["accounts"] = [{"key": acc_key[a["id"]], "name": a["name"],
                         "parent": acc_key.get(a["parent"]) if a["parent"] else None,
                         "roles": acc_roles.get(a["id"], [])} for a in accounts]
-    contacts = (await services.records.list(system, "contact", limit=5000,
-                                            order_by=[("id", False)])).rows
+    contacts = await _all(services, system, "contact")
     con_key = {c["id"]: c["key"] or f"contact-{c['id']}" for c in contacts}
     con_roles = await role_links("portalis_contact_role", "contact")
     out["contacts"] = [{"key": con_key[c["id"]], "email": c["email"], "firstname": c["firstname"],
@@ -84,8 +95,7 @@ async def export(services: Services, website_key: str) -> dict[str, Any]:
     for name, table in services.registry.tables.items():
         if name in ("contact", "account"):
             continue
-        rows = (await services.records.list(system, name, limit=5000, order_by=[("id", False)])
-                ).rows
+        rows = await _all(services, system, name)
         if not rows:
             continue
         rel_cols = {r.column: r.target for r in table.relationships.values()}

@@ -119,3 +119,16 @@ async def test_contacts_emails_are_normalised(portal: Portal) -> None:
     rows = (await portal.records.list(Principal.for_system(site_id or 0), "contact",
                                       limit=50)).rows
     assert "dora@example.com" in {r["email"] for r in rows}
+
+
+async def test_export_of_records_made_outside_site_files_round_trips(portal: Portal) -> None:
+    await portal.apply(CASES_SITE)
+    site_id = await portal.services.sites.website_for_key("cases")
+    system = Principal.for_system(site_id or 0)
+    await portal.records.create(system, "article", {"title": "made in the portal"})
+    exported = await export_site(portal.services, "cases")
+    keys = [r["key"] for r in exported["records"]["article"]]
+    assert any(k.startswith("article-") for k in keys)
+    before = await snapshot(portal)
+    await portal.apply(yaml.safe_dump(exported, sort_keys=False))
+    assert await snapshot(portal) == before  # adopted, not copied
