@@ -37,7 +37,7 @@ from portalis.loadtests.report import (
     summarise,
     write_outputs,
 )
-from portalis.loadtests.seed import seed, seeded_cases
+from portalis.loadtests.seed import PASSWORD, seed, seeded_cases
 from portalis.loadtests.servers import Server, run_locust
 
 __all__ = ["PAIRED", "main"]
@@ -45,6 +45,21 @@ __all__ = ["PAIRED", "main"]
 RESULTS = Path(__file__).with_name("results")
 PAIRED = {"list-html": "ListHtmlUser", "list-json": "ListJsonUser", "api-json": "ApiJsonUser"}
 SINGLE = {"mixed-rw": "MixedUser", "anonymous": "AnonymousBrowser"}
+
+
+def sign_in_all(url: str, users: list[dict[str, Any]]) -> list[dict[str, Any]]:
+    """Sign each user in through ``POST /_auth/login``; adds its ``cookie`` and ``csrf``."""
+    out = []
+    for user in users:
+        with httpx.Client(base_url=url, timeout=30) as client:
+            client.get("/_health").raise_for_status()
+            token = client.cookies["csrftoken"]
+            resp = client.post("/_auth/login", headers={"x-csrftoken": token},
+                               json={"email": user["email"], "password": PASSWORD})
+            resp.raise_for_status()
+            cookie = "; ".join(f"{k}={v}" for k, v in client.cookies.items())
+        out.append({**user, "cookie": cookie, "csrf": token})
+    return out
 
 
 def database_url(kind: str, size: int, data: Path, pg: str, suffix: str = "") -> str:
@@ -95,6 +110,8 @@ class Bench:
         headers = {"x-bench-contact": user["email"], "accept": "application/json",
                    "x-bench-contact-id": str(user["contact_id"]),
                    "x-bench-account-id": str(user["account_id"])}
+        if user.get("cookie"):
+            headers["cookie"] = user["cookie"]
         with httpx.Client(base_url=server.url, headers=headers, timeout=10) as client:
             for _ in range(50):
                 client.get("/_lists/cases").raise_for_status()
@@ -109,11 +126,6 @@ class Bench:
                              plugins=self.a.plugins.split(",")))
         users = asyncio.run(bench_users(url))
         big = asyncio.run(bench_users(url, bigco=True))
-        data = self.out / "data"
-        data.mkdir(parents=True, exist_ok=True)
-        users_file, big_file = data / f"users-{kind}-{size}.json", data / f"big-{kind}-{size}.json"
-        users_file.write_text(json.dumps(users))
-        big_file.write_text(json.dumps(big))
         env = {"PORTALIS_DATABASE_URL": url, "PORTALIS_PLUGINS": self.a.plugins,
                "PORTALIS_SECRET_KEY": "bench-secret-key", "PORTALIS_BENCH_LOGIN": self.a.login,
                "PORTALIS_BENCH_DEPTH": str(self.a.follow),
@@ -124,9 +136,17 @@ class Bench:
                           log=logs / f"portalis-{kind}-{size}.log")
         baseline = Server("portalis.loadtests.baseline:create", env,
                           log=logs / f"baseline-{kind}-{size}.log")
+        data = self.out / "data"
+        data.mkdir(parents=True, exist_ok=True)
+        users_file, big_file = data / f"users-{kind}-{size}.json", data / f"big-{kind}-{size}.json"
         try:
             portalis.wait_ready()
             baseline.wait_ready()
+            if real:  # sessions made through POST /_auth/login before anything is measured
+                users = sign_in_all(portalis.url, users[: self.a.users])
+                big = sign_in_all(portalis.url, big[: self.a.users])
+            users_file.write_text(json.dumps(users))
+            big_file.write_text(json.dumps(big))
             self.warm(portalis, users[0])
             self.warm(baseline, users[0])
             rss_start = portalis.sample() / 2**20

@@ -105,7 +105,7 @@ async def _send_one(services: Any, store: Store, site: Any, contact_id: int,
         return []
     secret = services.config.secret_key
     links = [unsubscribe_url(site, secret, s) for s in subscriptions.values()]
-    subject = (f"New post in {next(iter(titles))}" if len(titles) == 1
+    subject = (f"New post in {' '.join(next(iter(titles)).split())}" if len(titles) == 1
                else f"{len(entries)} new posts in forums you follow")
     body = (f"New posts on {site.title}:\n\n" + "\n".join(entries)
             + "\nStop these emails (no sign-in needed):\n" + "\n".join(links) + "\n")

@@ -119,15 +119,24 @@ async def _threads(services: Services, principal: Principal, site: Site, request
                    sticky_first: bool = False) -> dict[str, Any]:
     order = [("sticky", True)] if sticky_first else []
     order.append(("last_post_at", True))
-    page = await services.records.list(principal, "forum_thread", where=where,
-                                       order_by=order, limit=page_size(site), cursor=cursor)
-    names = await service.author_names(services, principal, {r["author"] for r in page.rows})
+    # Threads waiting for approval: for their authors and the moderators of their forum
+    # (row-level Write), nobody else.
+    may_moderate = await services.records.can(principal, "forum_thread", "write")
+    conds = [c for c in (where, None if may_moderate else service.visible_threads(principal))
+             if c is not None]
+    page = await services.records.list(principal, "forum_thread",
+                                       where=And(tuple(conds)) if conds else None,
+                                       order_by=order, limit=page_size(site), cursor=cursor,
+                                       row_privileges=("write",))
+    rows = [r for r in page.rows if not r["pending"] or r["_can_write"]
+            or (principal.contact_id is not None and r["author"] == principal.contact_id)]
+    names = await service.author_names(services, principal, {r["author"] for r in rows})
     sep = "&" if "?" in base else "?"
 
     def link(cur: str | None) -> str | None:
         return None if cur is None else f"{base}{sep}{urlencode({'cursor': cur})}"
 
-    return {"threads": [thread_view(r, names) for r in page.rows],
+    return {"threads": [thread_view(r, names) for r in rows],
             "next": link(page.next_cursor), "previous": link(page.prev_cursor)}
 
 
@@ -181,6 +190,9 @@ async def thread_page(request: Req, thread_id: int, services: Services, principa
     forum = await records.get(principal, "forum", thread["forum"],
                               columns=["title", "category"])
     moderator = await service.is_moderator(services, principal, thread_id)
+    if thread["pending"] and not moderator and (
+            principal.contact_id is None or thread["author"] != principal.contact_id):
+        raise NotFound(f"no forum_thread {thread_id} that you may see", code="not_found")
     cond: list[Condition] = [Cmp("thread", "eq", thread_id)]
     shown = service.visible_posts(principal, moderator)
     if shown is not None:

@@ -35,6 +35,7 @@ __all__ = [
     "reply",
     "subscribe",
     "visible_posts",
+    "visible_threads",
     "vote",
 ]
 
@@ -83,6 +84,14 @@ def visible_posts(principal: Principal, moderator: bool) -> Condition | None:
         return shown
     own_pending = And((Cmp("hidden", "eq", False), Cmp("author", "eq", principal.contact_id)))
     return Or((shown, own_pending))
+
+
+def visible_threads(principal: Principal) -> Condition:
+    """Threads readers see: not waiting for approval (their authors see theirs)."""
+    shown = Cmp("pending", "eq", False)
+    if principal.contact_id is None:
+        return shown
+    return Or((shown, Cmp("author", "eq", principal.contact_id)))
 
 
 def clean_body(site: Any, body: Any) -> str:
@@ -304,6 +313,9 @@ async def before_post_write(action: str, values: dict[str, Any],
             return
         contact_id = require_contact(principal)
         moderator = await is_moderator(services, principal, thread["id"])
+        if thread["pending"] and not moderator and thread["author"] != contact_id:
+            raise NotFound(f"no forum_thread {thread['id']} that you may see",
+                           code="not_found")
         if thread["locked"] and not moderator:
             raise PermissionDenied("this thread is locked", code="thread_locked")
         if values.get("author") not in (None, contact_id):
@@ -316,6 +328,9 @@ async def before_post_write(action: str, values: dict[str, Any],
         values["pending"] = bool(
             not moderator and site.flag("Forums/ModerateNewContacts")
             and await _is_new_contact(services, principal, site))
+        if values["first"] and values["pending"]:
+            # a thread whose opening post waits for approval waits with it
+            await services.records.update(sysp, "forum_thread", thread["id"], {"pending": True})
         return
     assert existing is not None
     for fixed in ("thread", "first", "author"):
@@ -350,6 +365,9 @@ async def before_post_write(action: str, values: dict[str, Any],
             await services.records.update(sysp, "forum_thread", thread["id"],
                                           {"answered": answered})
     if "pending" in changed and not values["pending"]:
+        if existing["first"] and thread["pending"]:
+            await services.records.update(sysp, "forum_thread", thread["id"], {"pending": False})
+            thread = {**thread, "pending": False}
         await _published(services, sysp, thread, existing["id"], existing["author"])
     if not principal.system:
         for column, on, off in (("hidden", "hide", "restore"), ("pending", "unapprove", "approve"),
@@ -381,7 +399,7 @@ async def after_post_write(action: str, row: dict[str, Any], principal: Principa
         await _published(services, sysp, thread, row["id"], row["author"])
 
 
-THREAD_SYSTEM_COLUMNS = ("answered", "post_count", "last_post_at")
+THREAD_SYSTEM_COLUMNS = ("answered", "pending", "post_count", "last_post_at")
 
 
 async def before_thread_write(action: str, values: dict[str, Any],
@@ -392,8 +410,10 @@ async def before_thread_write(action: str, values: dict[str, Any],
     if "thread_type" in values and values["thread_type"] not in THREAD_TYPES:
         raise InvalidInput(f"thread_type must be one of {', '.join(THREAD_TYPES)}",
                            code="invalid_value", column="thread_type")
+    if "title" in values:
+        values["title"] = " ".join((values["title"] or "").split())
     if action == "create":
-        if not (values.get("title") or "").strip():
+        if not values.get("title"):
             raise InvalidInput("the thread needs a title", code="required", column="title")
         if principal.system:
             return

@@ -63,6 +63,7 @@ class ForumThread(Table, tablename="forum_thread"):
     sticky = Boolean(default=False)
     locked = Boolean(default=False)
     answered = Boolean(default=False, index=True)
+    pending = Boolean(default=False, index=True)  # its first post awaits moderation
     author = ForeignKey(Contact, index=True, null=True)
     post_count = Integer(default=0)
     last_post_at = Timestamptz(index=True)

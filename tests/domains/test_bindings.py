@@ -417,14 +417,22 @@ async def test_cli_add_verify_primary_cert_and_proxy_config(dp: DomainsPortal,
     assert (await dp.visit(ALT)).status_code == 404
 
 
-def test_plugin_commands_join_the_portalis_cli() -> None:
+async def test_plugin_commands_join_the_portalis_cli(dp: DomainsPortal) -> None:
+    """The real ``portalis`` script, in its own process, with the plugins enabled."""
+    portalis = str(Path(sys.executable).with_name("portalis"))
     env = {**os.environ, "PORTALIS_PLUGINS": "selfservice,domains,lockout"}
-    out = subprocess.run([sys.executable, "-m", "portalis.core.cli", "--help"], cwd=ROOT,
-                         env=env, capture_output=True, text=True, timeout=120)
-    if "domains" not in out.stdout:
-        out = subprocess.run([str(Path(sys.executable).with_name("portalis")), "--help"],
-                             cwd=ROOT, env=env, capture_output=True, text=True, timeout=120)
-    assert "domains" in out.stdout and "lockout" in out.stdout, out.stdout + out.stderr
+
+    def run(*args: str) -> subprocess.CompletedProcess[str]:
+        return subprocess.run([portalis, *args], cwd=ROOT, env=env, capture_output=True,
+                              text=True, timeout=120)
+
+    helped = await asyncio.to_thread(run, "--help")
+    assert "domains" in helped.stdout and "lockout" in helped.stdout, helped.stderr
+    await dp.bind(WWW)
+    listed = await asyncio.to_thread(
+        run, "--database", dp.portal.services.config.database_url, "domains", "list")
+    assert listed.returncode == 0, listed.stderr
+    assert f"{WWW}  website" in listed.stdout and "NOT verified" in listed.stdout
 
 
 # --- site files -------------------------------------------------------------------------

@@ -157,5 +157,31 @@ async def test_special_threads_are_for_moderators(database_url: str) -> None:
                           {"title": "Empty", "body": "   "})
         assert r.status_code == 400 and r.json()["error"]["column"] == "body"
         thread, _ = await fp.thread(MO, general, "News", "Release 2.0", "announcement")
+        line, _ = await fp.thread(ALICE, general, " Two\r\nlines\tin a title ", "x")
+        assert (await fp.json(f"/forums/threads/{line}", BOB))["thread"][
+            "title"] == "Two lines in a title"
         assert (await fp.json(f"/forums/threads/{thread}", ALICE))["thread"][
             "thread_type"] == "announcement"
+
+
+async def test_a_new_contacts_thread_waits_with_its_first_post(database_url: str) -> None:
+    async with forum_portal(database_url,
+                            settings={"Forums/ModerateNewContacts": "true"}) as fp:
+        general = await fp.forum_id("general")
+        thread, first = await fp.thread(NEWBIE, general, "CHEAP ECHIDNA PILLS", "spam")
+        for url in ("/forums/latest", f"/forums/{general}"):
+            assert (await fp.json(url, ALICE))["threads"] == []
+            assert [t["id"] for t in (await fp.json(url, NEWBIE))["threads"]] == [thread]
+            assert [t["id"] for t in (await fp.json(url, MO))["threads"]] == [thread]
+        page = await fp.get(f"/forums/threads/{thread}", ALICE)
+        assert page.status_code == 404 and "ECHIDNA" not in page.text
+        r = await fp.send("POST", f"/forums/threads/{thread}/posts", ALICE, {"body": "hi"})
+        assert r.status_code == 404
+        r = await fp.send("PATCH", f"/_api/forum_thread({thread})", NEWBIE, {"pending": False})
+        assert r.status_code in (403, 404), r.text
+        assert [p["id"] for p in (await fp.json("/forums/moderation", MO))["pending"]] == [first]
+        await fp.post(f"/forums/posts/{first}/approve", MO)
+        assert [t["id"] for t in (await fp.json("/forums/latest", ALICE))["threads"]] == [
+            thread]
+        assert (await fp.get(f"/forums/threads/{thread}", ALICE)).status_code == 200
+        await fp.reply(ALICE, thread, "Reported.")

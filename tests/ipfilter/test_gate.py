@@ -50,7 +50,7 @@ class IpPortal(Portal):
         super().__init__(portal.services, portal.client)
         self.app = app
 
-    async def get_from(self, peer: str, path: str = "/_health",
+    async def get_from(self, peer: str, path: str = "/",
                        headers: dict[str, str] | None = None) -> httpx.Response:
         """GET ``path`` as if the TCP peer were ``peer``."""
         transport = httpx.ASGITransport(app=self.app, client=(peer, 40123))
@@ -76,7 +76,7 @@ async def ip_portal(database_url: str, **settings: str) -> AsyncIterator[IpPorta
             await hook(app)
 
 
-async def get_from(portal: IpPortal, peer: str, path: str = "/_health",
+async def get_from(portal: IpPortal, peer: str, path: str = "/",
                    headers: dict[str, str] | None = None) -> httpx.Response:
     return await portal.get_from(peer, path, headers)
 
@@ -89,7 +89,7 @@ async def test_no_settings_lets_everyone_in(database_url: str) -> None:
     async with ip_portal(database_url) as portal:
         for peer in ("10.1.2.3", "198.51.100.7", "2001:db8::1"):
             assert await status_from(portal, peer) == 200
-        assert (await portal.get("/_health")).status_code == 200  # peer 'testclient'
+        assert (await portal.get("/")).status_code == 200  # peer 'testclient'
 
 
 async def test_ipv4_addresses_and_ranges(database_url: str) -> None:
@@ -200,9 +200,9 @@ async def test_setting_changes_apply_without_restart(database_url: str) -> None:
 
 async def test_non_address_peer_passes_only_without_an_allow_list(database_url: str) -> None:
     async with ip_portal(database_url, Deny="203.0.113.0/24") as portal:
-        assert (await portal.get("/_health")).status_code == 200  # peer 'testclient'
+        assert (await portal.get("/")).status_code == 200  # peer 'testclient'
     async with ip_portal(database_url, Allow="10.0.0.0/8") as portal:
-        r = await portal.get("/_health", headers={"accept": "application/json"})
+        r = await portal.get("/", headers={"accept": "application/json"})
         assert r.status_code == 403
         assert r.json()["error"]["address"] == "unknown"
 
@@ -268,7 +268,7 @@ async def test_real_socket_peer(database_url: str) -> None:
     app = create_app(config)
     with serving(app) as base:
         async with httpx.AsyncClient(base_url=base) as client:
-            assert (await client.get("/_health")).status_code == 200
+            assert (await client.get("/")).status_code == 200
             spoof = {"x-forwarded-for": "10.1.1.1", "accept": "application/json"}
             db = Database(database_url)  # the app's own connections live in uvicorn's loop
             await db.connect()
@@ -282,6 +282,6 @@ async def test_real_socket_peer(database_url: str) -> None:
                     await bump_version(conn, website)
             finally:
                 await db.close()
-            blocked = await client.get("/_health", headers=spoof)
+            blocked = await client.get("/", headers=spoof)
             assert blocked.status_code == 403
             assert blocked.json()["error"]["address"] == "127.0.0.1"

@@ -482,6 +482,27 @@ async def forwards():
     manager.add_column(
         table_class_name="ForumThread",
         tablename="forum_thread",
+        column_name="pending",
+        db_column_name="pending",
+        column_class_name="Boolean",
+        column_class=Boolean,
+        params={
+            "default": False,
+            "null": False,
+            "primary_key": False,
+            "unique": False,
+            "index": True,
+            "index_method": IndexMethod.btree,
+            "choices": None,
+            "db_column_name": None,
+            "secret": False,
+        },
+        schema=None,
+    )
+
+    manager.add_column(
+        table_class_name="ForumThread",
+        tablename="forum_thread",
         column_name="author",
         db_column_name="author",
         column_class_name="ForeignKey",
