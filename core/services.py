@@ -56,7 +56,7 @@ class Services:
         return cls(
             config=config, pm=pm, db=db, registry=registry,
             sites=SiteCache(db, registry, defaults, ttl=config.policy_ttl),
-            compiler=PredicateCompiler(db.quote),
+            compiler=PredicateCompiler(db.quote, db.dialect),
             mailer=Mailer(db, config.smtp_url, config.mail_from),
         )
 

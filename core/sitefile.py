@@ -220,6 +220,7 @@ class _Applier:
                                   "of its chain; give roles to the root")
             values = {"table_name": table, "scope": scope,
                       "relationship": str(item.get("relationship") or ""), "parent": None,
+                      "filter": str(item.get("filter") or ""),
                       **{p: p in privileges for p in PRIVILEGES}}
             pid = await self.upsert("portalis_table_permission",
                                     {"website": self.website_id, "key": item["key"]}, values)
@@ -247,7 +248,8 @@ class _Applier:
         for r in rows:
             grants.append(Grant(r["id"], r["key"], r["table_name"], r["scope"],
                                 r["relationship"] or "", r["parent"],
-                                frozenset(p for p in PRIVILEGES if r[p]), frozenset()))
+                                frozenset(p for p in PRIVILEGES if r[p]), frozenset(),
+                                r["filter"] or ""))
         try:
             Policy(self.website_id, grants, self.s.registry)
         except PortalisError as exc:

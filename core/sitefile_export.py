@@ -77,6 +77,7 @@ async def export(services: Services, website_key: str) -> dict[str, Any]:
         "key": p["key"], "table": p["table_name"], "scope": p["scope"],
         **({"relationship": p["relationship"]} if p["relationship"] else {}),
         **({"parent": perm_key[p["parent"]]} if p["parent"] else {}),
+        **({"filter": p["filter"]} if p["filter"] else {}),
         "privileges": [x for x in PRIVILEGES if p[x]],
         **({"roles": perm_roles.get(p["id"], [])} if p["scope"] != "parent" else {}),
     } for p in perms]

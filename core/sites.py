@@ -199,6 +199,7 @@ class SiteCache:
                         if r[p]
                     ),
                     role_ids=frozenset(perm_roles.get(r["id"], ())),
+                    filter=r["filter"] or "",
                 )
                 for r in await conn.fetch(
                     'SELECT * FROM "portalis_table_permission" WHERE "website" = ?', website_id)

@@ -130,6 +130,7 @@ class TablePermission(Table, tablename="portalis_table_permission"):
     delete = Boolean(default=False)
     append = Boolean(default=False)
     append_to = Boolean(default=False)
+    filter = Text(default="")  # optional row condition (Web API $filter language)
 
 
 class PermissionRole(Table, tablename="portalis_permission_role"):

@@ -15,10 +15,19 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Any
 
+from portalis.core.codec import encode
+from portalis.core.conditions import compile_condition
 from portalis.core.permissions.policy import Grant, Policy
 from portalis.core.principal import Principal
 
-__all__ = ["FALSE", "TRUE", "Predicate", "PredicateCompiler"]
+__all__ = ["FALSE", "TRUE", "Literal", "Predicate", "PredicateCompiler"]
+
+
+@dataclass(frozen=True)
+class Literal:
+    """A constant parameter of a predicate (from a grant's row filter)."""
+
+    value: Any
 
 TRUE = "1=1"
 FALSE = "1=0"
@@ -29,11 +38,11 @@ class Predicate:
     """SQL text over alias ``alias`` and the names of its parameters, in order."""
 
     sql: str
-    params: tuple[str, ...]
+    params: tuple[str | Literal, ...]
 
     def bind(self, principal: Principal) -> list[Any]:
         values = {"contact": principal.contact_id, "account": principal.account_id}
-        return [values[name] for name in self.params]
+        return [p.value if isinstance(p, Literal) else values[p] for p in self.params]
 
     @property
     def is_true(self) -> bool:
@@ -47,8 +56,9 @@ class Predicate:
 class PredicateCompiler:
     """Turns grants into SQL; one instance per process, cache bounded."""
 
-    def __init__(self, quote: Any, max_entries: int = 20_000) -> None:
+    def __init__(self, quote: Any, dialect: str = "sqlite", max_entries: int = 20_000) -> None:
         self.quote = quote
+        self.dialect = dialect
         self.max_entries = max_entries
         self._cache: dict[tuple[Any, ...], Predicate] = {}
 
@@ -71,7 +81,7 @@ class PredicateCompiler:
     def combine(self, policy: Policy, grants: list[Grant], principal: Principal,
                 alias: str) -> Predicate:
         parts: list[str] = []
-        params: list[str] = []
+        params: list[str | Literal] = []
         for grant in sorted(grants, key=lambda g: g.id):
             compiled = self.scope(policy, grant, principal, alias, 0)
             if compiled is None:
@@ -89,7 +99,21 @@ class PredicateCompiler:
 
     def scope(self, policy: Policy, grant: Grant, principal: Principal, alias: str,
               depth: int) -> Predicate | None:
-        """The row condition of one grant's scope; None when it can match nothing."""
+        """The row condition of one grant (scope AND its row filter); None when it can
+        match nothing."""
+        pred = self._scope(policy, grant, principal, alias, depth)
+        cond = policy.conditions.get(grant.id)
+        if pred is None or cond is None:
+            return pred
+        sql, values = compile_condition(cond, policy.registry.get(grant.table), alias,
+                                        self.quote, self.dialect)
+        literals = tuple(Literal(encode(v, self.dialect)) for v in values)
+        if pred.is_true:
+            return Predicate(f"({sql})", literals)
+        return Predicate(f"({pred.sql}) AND ({sql})", (*pred.params, *literals))
+
+    def _scope(self, policy: Policy, grant: Grant, principal: Principal, alias: str,
+               depth: int) -> Predicate | None:
         q = self.quote
         if grant.scope == "global":
             return Predicate(TRUE, ())

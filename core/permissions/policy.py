@@ -5,7 +5,9 @@ from __future__ import annotations
 from collections.abc import Iterable
 from dataclasses import dataclass
 
-from portalis.core.errors import InvalidInput
+from portalis.core.conditions import Condition, compile_condition
+from portalis.core.errors import InvalidInput, PortalisError
+from portalis.core.odata import parse_filter
 from portalis.core.registry import Registry
 
 __all__ = ["PRIVILEGES", "SCOPES", "Grant", "Policy"]
@@ -26,6 +28,9 @@ class Grant:
     parent_id: int | None
     privileges: frozenset[str]
     role_ids: frozenset[int]
+    filter: str = ""
+    """Optional row condition in the Web API ``$filter`` language, ANDed with the scope
+    (e.g. ``audience eq 'partners'``): narrows a grant to some rows of its scope."""
 
 
 class Policy:
@@ -45,8 +50,11 @@ class Policy:
         for grant in self.grants.values():
             self.by_table.setdefault(grant.table, []).append(grant)
         self._roots: dict[int, Grant] = {}
+        self.conditions: dict[int, Condition] = {}
         for grant in self.grants.values():
             self.validate(grant)
+            if grant.filter.strip():
+                self.conditions[grant.id] = self._condition(grant)
             self._roots[grant.id] = self._find_root(grant)
 
     def _find_root(self, grant: Grant) -> Grant:
@@ -59,6 +67,16 @@ class Policy:
             assert grant.parent_id is not None
             grant = self.grants[grant.parent_id]
         return grant
+
+    def _condition(self, grant: Grant) -> Condition:
+        try:
+            cond = parse_filter(grant.filter)
+            # compiling checks every column and coerces every value to its column's type
+            compile_condition(cond, self.registry.get(grant.table), "t", lambda n: n, "sqlite")
+        except PortalisError as exc:
+            raise InvalidInput(f"permission {grant.key!r}: filter: {exc.message}",
+                               code="invalid_permission") from None
+        return cond
 
     def validate(self, grant: Grant) -> None:
         """Raise InvalidInput if the grant cannot be evaluated (names the problem)."""

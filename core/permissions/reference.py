@@ -10,10 +10,43 @@ from __future__ import annotations
 from collections.abc import Mapping
 from typing import Any
 
+from portalis.core.conditions import And, Condition, Not, Or
 from portalis.core.permissions.policy import Grant, Policy
 from portalis.core.principal import Principal
+from portalis.core.registry import PortalTable
 
-__all__ = ["ReferenceEvaluator"]
+__all__ = ["ReferenceEvaluator", "evaluate"]
+
+_CMP = {"eq": lambda a, b: a == b, "ne": lambda a, b: a != b, "gt": lambda a, b: a > b,
+        "ge": lambda a, b: a >= b, "lt": lambda a, b: a < b, "le": lambda a, b: a <= b}
+
+
+def evaluate(cond: Condition, row: Mapping[str, Any], table: PortalTable) -> bool | None:
+    """A condition on one row with SQL's three-valued logic (``None`` = unknown)."""
+    if isinstance(cond, And):
+        results = [evaluate(c, row, table) for c in cond.items]
+        if False in results:
+            return False
+        return None if None in results else True
+    if isinstance(cond, Or):
+        results = [evaluate(c, row, table) for c in cond.items]
+        if True in results:
+            return True
+        return None if None in results else False
+    if isinstance(cond, Not):
+        inner = evaluate(cond.item, row, table)
+        return None if inner is None else not inner
+    value = row.get(cond.column)
+    if cond.value is None:  # eq null / ne null
+        return (value is None) if cond.op == "eq" else (value is not None)
+    if value is None:
+        return None
+    if cond.op in ("contains", "startswith", "endswith"):
+        # LIKE on SQLite and ILIKE on PostgreSQL: case-insensitive (ASCII)
+        text, needle = str(value).lower(), str(cond.value).lower()
+        return {"contains": needle in text, "startswith": text.startswith(needle),
+                "endswith": text.endswith(needle)}[cond.op]
+    return bool(_CMP[cond.op](value, table.coerce(cond.column, cond.value)))
 
 Rows = Mapping[str, Mapping[int, Mapping[str, Any]]]  # table → id → row
 
@@ -24,7 +57,15 @@ class ReferenceEvaluator:
         self.rows = rows
 
     def admits(self, grant: Grant, principal: Principal, row: Mapping[str, Any]) -> bool:
-        """Whether ``row`` (of ``grant.table``) lies in the grant's scope."""
+        """Whether ``row`` (of ``grant.table``) lies in the grant's scope and filter."""
+        cond = self.policy.conditions.get(grant.id)
+        if cond is not None:
+            table = self.policy.registry.get(grant.table)
+            if evaluate(cond, row, table) is not True:
+                return False
+        return self._in_scope(grant, principal, row)
+
+    def _in_scope(self, grant: Grant, principal: Principal, row: Mapping[str, Any]) -> bool:
         if grant.scope == "global":
             return True
         if grant.scope == "self":

@@ -152,13 +152,9 @@ class Store:
     # -- web roles (kernel configuration table; see the plugin README note) -------------
     async def grant_roles(self, conn: Any, contact_id: int, role_ids: list[int]) -> None:
         for role_id in dict.fromkeys(role_ids):
-            exists = await conn.fetchval(
-                'SELECT 1 FROM "portalis_contact_role" WHERE "contact" = ? AND "role" = ?',
-                contact_id, role_id)
-            if not exists:
-                await conn.execute(
-                    'INSERT INTO "portalis_contact_role" ("contact", "role") VALUES (?, ?)',
-                    contact_id, role_id)
+            await conn.execute(
+                'INSERT INTO "portalis_contact_role" ("contact", "role") VALUES (?, ?) '
+                'ON CONFLICT ("contact", "role") DO NOTHING', contact_id, role_id)
 
     async def revoke_roles(self, conn: Any, contact_id: int, role_ids: list[int]) -> None:
         for role_id in role_ids:

@@ -29,6 +29,15 @@ EXAMPLES = int(os.environ.get("PORTALIS_HYPOTHESIS_EXAMPLES",
                               "300" if engine_name() == "sqlite" else "100"))
 TABLES = ("account", "contact", "case", "case_note")
 PRIVS = ("read", "write", "delete")
+# row filters on grants (ANDed with the scope); nulls exercise three-valued logic
+FILTERS = {
+    "case": ["status eq 'open'", "not (status eq 'closed')", "contains(status,'OPEN')",
+             "customer ne null and title ne 'case 1'", "not (customer eq null)",
+             "account eq null or status ne 'closed'"],
+    "case_note": ["contains(body,'1')", "case ne null", "not (startswith(body,'note 2'))"],
+    "account": ["name ne 'Account 0'", "parent eq null"],
+    "contact": ["email ne 'c0@x.example'"],
+}
 
 
 class Rollback(Exception):
@@ -54,6 +63,7 @@ def sites(draw: st.DrawFn) -> dict[str, Any]:
                          "roles": draw(st.lists(st.sampled_from(["r0", "r1", "r2"]),
                                                 max_size=2, unique=True))})
     cases = [{"key": f"k{i}", "title": f"case {i}",
+              "status": draw(st.sampled_from(["open", "closed", "Open"])),
               "customer": draw(st.one_of(st.none(), st.sampled_from([c["key"] for c in contacts]))),
               "account": draw(st.one_of(st.none(), st.sampled_from([a["key"] for a in accounts])))}
              for i in range(draw(st.integers(0, 5)))]
@@ -73,6 +83,8 @@ def sites(draw: st.DrawFn) -> dict[str, Any]:
                                 "privileges": draw(privs)}
         if rel:
             perm["relationship"] = rel
+        if draw(st.integers(0, 3)) == 0 and table in FILTERS:
+            perm["filter"] = draw(st.sampled_from(FILTERS[table]))
         if parent:
             perm["parent"] = parent
         else:
@@ -163,22 +175,26 @@ async def check_site(portal: Portal, spec: dict[str, Any], n: int) -> None:
                     got = False
                 assert got == (rid in expected["read"]), (table, rid, "get")
                 for privilege in ("write", "delete"):
-                    assert await probe(portal, principal, table, rid, privilege) == (
+                    assert await probe(portal, principal, table, rows[table][rid],
+                                       privilege) == (
                         rid in expected[privilege]), (table, rid, privilege, principal)
 
 
-async def probe(portal: Portal, principal: Principal, table: str, rid: int,
+async def probe(portal: Portal, principal: Principal, table: str, row: dict[str, Any],
                 privilege: str) -> bool:
     """Try the write inside a transaction that is always rolled back."""
     db = portal.services.db
+    rid = row["id"]
     try:
         async with db.transaction():
             if privilege == "write":
                 await portal.records.update(principal, table, rid, {})
-                # an empty update still proves the write check; also change a harmless column
+                # an empty update proves the write check; then change a column in a way
+                # that keeps every generated row filter's verdict
                 column = {"account": "name", "contact": "firstname", "case": "title",
                           "case_note": "body"}[table]
-                await portal.records.update(principal, table, rid, {column: "probe"})
+                await portal.records.update(principal, table, rid,
+                                            {column: f"{row[column]} 1"})
             else:
                 await portal.records.delete(principal, table, rid)
             raise Rollback
