@@ -40,11 +40,19 @@ THREAD_TYPES = ("question", "discussion", "announcement")
 
 
 class Forum(Table, tablename="forum"):
-    """A forum of a website; ``category`` groups forums on the index page."""
+    """A forum of a website; ``category`` groups forums on the index page.
+
+    ``audience`` is a free label (``everyone``, ``partners``, ...) that forum grants
+    filter on (``filter: "audience eq 'partners'"``) so one forum can be restricted to
+    a role while another stays open. It means nothing by itself: a forum is readable
+    exactly where some grant's scope and filter reach it, and a forum whose audience no
+    filtered grant names is reached only by unfiltered grants.
+    """
 
     id = Serial(primary_key=True)
     website = ForeignKey(Website, index=True, null=False)
     category = Varchar(length=100, default="")
+    audience = Varchar(length=50, default="", index=True)
     title = Varchar(length=200)
     description = Text(default="")
     position = Integer(default=0)

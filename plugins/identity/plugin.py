@@ -13,6 +13,7 @@ from typing import Any
 from portalis.core import InvalidInput, hookimpl
 from portalis.plugins.identity.accounts import SETTING_DEFAULTS, policy_problems
 from portalis.plugins.identity.external.routes import EXTERNAL_ROUTES
+from portalis.plugins.identity.external.sitefile import apply_identities
 from portalis.plugins.identity.routes import all_routes
 from portalis.plugins.identity.sessions import resolve_principal
 from portalis.plugins.identity.store import Store, state
@@ -84,7 +85,9 @@ async def portalis_site_applied(website_id: int, data: dict[str, Any],
                                 ids: dict[str, dict[str, int]], services: Any) -> None:
     """Contacts in a site file may carry ``password``: checked against the site's policy,
     stored as an Argon2id hash (the email counts as confirmed). Re-applying the same
-    password changes nothing; a different one ends the contact's sessions."""
+    password changes nothing; a different one ends the contact's sessions. They may also
+    carry external ``identities`` ({provider, subject}), linked idempotently."""
+    await apply_identities(website_id, data, ids, services)
     contacts = data.get("contacts") or []
     if not any(isinstance(c, dict) and "password" in c for c in contacts):
         return

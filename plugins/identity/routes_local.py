@@ -45,6 +45,7 @@ from portalis.plugins.identity.store import Store
 
 __all__ = ["LOCAL_ROUTES"]
 
+
 @get("/_auth/login", name="identity-login-form")
 async def login_form(request: Request[Any, Any, Any], site: Site) -> Response[Any]:
     return page(request, "login.liquid", "Sign in", notice=notice_of(request),

@@ -20,6 +20,7 @@ __all__ = [
     "portalis_piccolo_apps",
     "portalis_routes",
     "portalis_setting_defaults",
+    "portalis_site_file_sections",
     "portalis_template_dirs",
 ]
 
@@ -53,6 +54,13 @@ def portalis_cli_commands() -> list[Any]:
     from portalis.plugins.invitations.cli import invitations
 
     return [invitations]
+
+
+@hookimpl
+def portalis_site_file_sections() -> dict[str, Any]:
+    from portalis.plugins.invitations.sitefile import InvitationsSection
+
+    return {"invitations": InvitationsSection()}
 
 
 @hookimpl

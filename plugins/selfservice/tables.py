@@ -2,12 +2,22 @@
 
 from __future__ import annotations
 
-from piccolo.columns import Boolean, ForeignKey, Serial, Text, Timestamptz, Varchar
+from piccolo.columns import (
+    Boolean,
+    Bytea,
+    ForeignKey,
+    Integer,
+    Serial,
+    Text,
+    Timestamptz,
+    Varchar,
+)
+from piccolo.columns.base import OnDelete
 from piccolo.table import Table
 
 from portalis.core.tables import Account, Contact, Website
 
-__all__ = ["Article", "Case", "CaseNote"]
+__all__ = ["Article", "Case", "CaseAttachment", "CaseNote", "Interaction"]
 
 
 class Case(Table, tablename="case"):
@@ -46,3 +56,38 @@ class Article(Table, tablename="article"):
     published = Boolean(default=False, index=True)
     created = Timestamptz(index=True)
     modified = Timestamptz(index=True)
+
+
+# -- private tables of the plugin (not portal data: read and written by its store) -----
+
+
+class CaseAttachment(Table, tablename="selfservice_attachment"):
+    """A file attached to a case (optionally to one of its notes).
+
+    Not a portal table: who may read it is decided by the case (and note) it belongs to,
+    checked through ``records`` before anything is served.
+    """
+
+    id = Serial(primary_key=True)
+    website = ForeignKey(Website, index=True, null=False)
+    case = ForeignKey(Case, index=True, null=False)
+    note = ForeignKey(CaseNote, index=True, null=True)
+    filename = Varchar(length=255)
+    content_type = Varchar(length=100, default="application/octet-stream")
+    size = Integer(default=0)
+    content = Bytea()
+    author = ForeignKey(Contact, index=True, null=True, on_delete=OnDelete.set_null)
+    created = Timestamptz()
+
+
+class Interaction(Table, tablename="selfservice_interaction"):
+    """One knowledge-base interaction (an article view or a search), for analytics."""
+
+    id = Serial(primary_key=True)
+    website = ForeignKey(Website, index=True, null=False)
+    contact = ForeignKey(Contact, index=True, null=True, on_delete=OnDelete.set_null)
+    kind = Varchar(length=10, index=True)  # view | search
+    article = Integer(null=True, default=None, index=True)  # kept when the article goes
+    query = Varchar(length=200, default="", index=True)  # normalised search text
+    results = Integer(default=0)
+    created = Timestamptz(index=True)

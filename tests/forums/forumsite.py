@@ -1,11 +1,17 @@
 """A forums site for the tests, a real SMTP server (aiosmtpd) and a driver for the portal.
 
-Who may do what is said only with table permissions (DESIGN.md, Forums):
+Who may do what is said only with table permissions (the plugin README's recommended
+set, DESIGN.md, Forums):
 
-* ``partner`` role: reads every forum (Global), reads threads and posts through their
-  parents, starts threads, replies; writes its own posts (Contact scope via ``author``).
-* ``moderator`` role: the same chain with Write on threads and posts ("Grant Change").
-* contacts without those roles, and anonymous visitors: no grant, so nothing at all.
+* ``lounge`` (``audience: everyone``): every visitor reads it; signed-in contacts start
+  threads and reply (chain ``forums-everyone`` -> threads -> posts).
+* ``general`` and ``support`` (``audience: partners``): only the ``partner`` role reads
+  and posts (chain ``forums-partners``); the forum grants' ``filter`` keeps the two
+  chains apart on the one ``forum`` table.
+* readers' post grants are filtered ``hidden eq false and pending eq false``; authors
+  read and edit their own posts (``own-posts``, filtered ``hidden eq false``).
+* ``moderator`` role: an unfiltered chain with Write on threads and posts.
+* Carol (no role) and anonymous visitors: the lounge only.
 """
 
 from __future__ import annotations
@@ -89,9 +95,32 @@ contacts:
     roles: [moderator]
 
 permissions:
+  # The open forum(s): every visitor reads, signed-in contacts post (the record hooks
+  # refuse writes without a contact). Readers never reach hidden or pending posts.
+  - key: forums-everyone
+    table: forum
+    scope: global
+    filter: "audience eq 'everyone'"
+    privileges: [read, append_to]
+    roles: [anonymous, authenticated]
+  - key: threads-everyone
+    table: forum_thread
+    scope: parent
+    parent: forums-everyone
+    relationship: forum
+    privileges: [read, create, append, append_to]
+  - key: posts-everyone
+    table: forum_post
+    scope: parent
+    parent: threads-everyone
+    relationship: thread
+    filter: "hidden eq false and pending eq false"
+    privileges: [read, create, append]
+  # The partners' forums: the same chain, for the partner role, on their audience only.
   - key: forums-partners
     table: forum
     scope: global
+    filter: "audience eq 'partners'"
     privileges: [read, append_to]
     roles: [partner]
   - key: threads-partners
@@ -105,13 +134,17 @@ permissions:
     scope: parent
     parent: threads-partners
     relationship: thread
+    filter: "hidden eq false and pending eq false"
     privileges: [read, create, append]
+  # Authors read and edit their own posts, pending ones included, never hidden ones.
   - key: own-posts
     table: forum_post
     scope: contact
     relationship: author
+    filter: "hidden eq false"
     privileges: [read, write]
-    roles: [partner]
+    roles: [authenticated]
+  # Moderators: every forum, no filter ("Grant Change" = Write on threads and posts).
   - key: forums-moderators
     table: forum
     scope: global
@@ -147,13 +180,21 @@ records:
   forum:
     - key: general
       category: Partner network
+      audience: partners
       title: Partner general discussion
       description: Pricing, roadmaps and deals for partners.
       position: 1
     - key: support
       category: Partner network
+      audience: partners
       title: Partner technical support
       position: 2
+    - key: lounge
+      category: Community
+      audience: everyone
+      title: Community lounge
+      description: Open to every visitor.
+      position: 1
 """
 
 JSON = {"accept": "application/json"}

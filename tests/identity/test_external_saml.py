@@ -339,34 +339,34 @@ async def test_deactivated_contact_cannot_sign_in(database_url: str, idp: KeyPai
 
 
 async def test_site_file_identities_link_contacts(database_url: str, idp: KeyPair) -> None:
-    """contacts[].identities of a site file (apply_identities, for portalis_site_applied)."""
+    """contacts[].identities of a site file, linked by ``portalis site apply``."""
     async with external_portal(database_url) as ip:
         site = settings_site(saml_settings(idp)).replace(
             "    email: bob@contoso.example\n",
             "    email: bob@contoso.example\n    identities:\n"
             f"      - provider: {NAME}\n        subject: alice-0001\n", 1)
         await ip.apply(site)
+        await ip.apply(site)  # idempotent
+        assert await ip.fetchval('SELECT COUNT(*) FROM "identity_external"') == 1
         data = load_site_file(site)
         rows = await ip.portal.services.db.fetch(
             'SELECT "id", "key" FROM "contact" WHERE "key" IS NOT NULL')
         ids = {"contact": {row["key"]: row["id"] for row in rows}}
         services = ip.portal.services
-        await apply_identities(1, data, ids, services)
-        await apply_identities(1, data, ids, services)  # idempotent
         bob = ids["contact"]["bob"]
-        assert await ip.fetchval('SELECT COUNT(*) FROM "identity_external"') == 1
 
         r = await sign_in(ip, idp, json=True)  # NameID alice-0001 is Bob's identity now
         assert r.status_code == 200, r.text
         assert r.json()["contact"]["id"] == bob
         assert r.json()["external"]["outcome"] == "signed_in"
 
-        moved = load_site_file(site.replace("  - key: alice\n", "  - key: alice\n"
-                                            "    identities:\n"
-                                            f"      - provider: {NAME}\n"
-                                            "        subject: alice-0001\n", 1))
+        moved = site.replace("  - key: alice\n", "  - key: alice\n"
+                             "    identities:\n"
+                             f"      - provider: {NAME}\n"
+                             "        subject: alice-0001\n", 1)
         with pytest.raises(InvalidInput, match="linked to another contact"):
-            await apply_identities(1, moved, ids, services)
+            await ip.apply(moved)
+        assert await ip.fetchval('SELECT COUNT(*) FROM "identity_external"') == 1
         unknown = load_site_file(site.replace(f"provider: {NAME}", "provider: nobody"))
         with pytest.raises(InvalidInput, match="no external sign-in provider"):
             await apply_identities(1, unknown, ids, services)

@@ -215,3 +215,60 @@ async def test_cli_creates_an_invitation_that_redeems(database_url: str) -> None
         assert "cli@example.com" in listed.output and "1/1" in listed.output
         assert normalise_email(" CLI@example.com") == "cli@example.com"
         assert os.environ.get("PORTALIS_TEST_DATABASE", "sqlite")
+
+
+async def test_group_redemption_across_processes_admits_exactly_n(database_url: str) -> None:
+    """Three app processes redeem one group code at once: the database keeps the count."""
+    import multiprocessing
+
+    from portalis.core import Principal
+    from tests.invitations.procs import redeem_in_process
+
+    n, processes, per_process = 5, 3, 4
+    async with invitations_portal(database_url) as ip:
+        site = await ip.site()
+        emails = [f"proc{i}@contoso.example" for i in range(processes * per_process)]
+        for e in emails:
+            await ip.services.records.create(Principal.for_system(site.id), "contact",
+                                             {"email": e})
+        inv, code = await invite(ip, kind="group", max_redemptions=n)
+        jobs = [(database_url, "inv", code, emails[i::processes]) for i in range(processes)]
+        ctx = multiprocessing.get_context("spawn")
+
+        def run() -> list[list[str]]:
+            with ctx.Pool(processes) as pool:
+                return pool.map(redeem_in_process, jobs)
+
+        outcomes = [o for chunk in await asyncio.to_thread(run) for o in chunk]
+        assert sorted(outcomes) == sorted(["redeemed"] * n
+                                          + ["invitation_redeemed"] * (len(emails) - n))
+        assert await ip.db.fetchval(
+            'SELECT COUNT(*) FROM "invitations_redemption" WHERE "invitation" = ? '
+            'AND "client_ip" = ?', inv["id"], "10.0.0.9") == n
+        assert await ip.db.fetchval(
+            'SELECT "redemptions" FROM "invitations_invitation" WHERE "id" = ?', inv["id"]) == n
+
+
+async def test_browser_forms_redeem_without_json(database_url: str) -> None:
+    async with invitations_portal(database_url) as ip:
+        _, code = await invite(ip, email="browser@example.com", roles=["customer"])
+        csrf = await ip.portal.csrf()
+        r = await ip.portal.send("POST", "/_invitations/redeem", csrf=False,
+                                 data={"_csrf_token": csrf, "code": code})
+        assert r.status_code == 200 and "text/html" in r.headers["content-type"]
+        assert "sent a link to the invited email address" in r.text
+        link = ip.mail.link("browser@example.com")
+        token = ip.mail.param("browser@example.com", "token")
+        page = await ip.portal.get(link.split("testserver.local", 1)[1])
+        assert page.status_code == 200 and f'value="{token}"' in page.text
+        assert await ip.count("browser@example.com") == 0  # GET never redeems
+        r = await ip.portal.send("POST", "/_invitations/redeem/confirm", csrf=False,
+                                 data={"_csrf_token": csrf, "token": token})
+        assert r.status_code == 200 and "Your invitation is accepted" in r.text
+        assert await ip.count("browser@example.com") == 1
+        r = await ip.portal.send("POST", "/_invitations/redeem", csrf=False,
+                                 data={"_csrf_token": csrf, "code": code})
+        assert r.status_code == 410 and "already been redeemed" in r.text
+        r = await ip.portal.send("POST", "/_invitations/redeem", data={"code": code},
+                                 csrf=False)
+        assert r.status_code == 403  # no CSRF token, no redemption attempt

@@ -258,3 +258,24 @@ async def test_purge_keeps_locks_and_recent_counters(lp: LockoutPortal) -> None:
     assert removed == 4
     assert await store.contact_status(bob) is None
     assert await lp.services.db.fetchval('SELECT COUNT(*) FROM "lockout_counter"') == 1
+
+
+async def test_locked_account_gets_no_reset_mail_and_the_same_answer(database_url: str) -> None:
+    """End to end through ``/_auth/reset/request`` with a real SMTP server."""
+    from portalis.plugins.lockout import plugin as lockout_plugin
+    from portalis.plugins.lockout.policy import state
+    from tests.identity.smtp import identity_portal
+
+    alice, bob = "alice@contoso.example", "bob@contoso.example"
+    async with identity_portal(database_url, extra_plugins=(lockout_plugin,)) as ip:
+        state(ip.portal.services).clock = ip.clock
+        for _ in range(5):
+            assert (await ip.login(alice, "Wrong-pass-9")).status_code == 401
+        locked = await ip.post("/_auth/reset/request", {"email": alice})
+        unlocked = await ip.post("/_auth/reset/request", {"email": bob})
+        assert locked.status_code == unlocked.status_code == 202
+        assert locked.json() == unlocked.json()
+        assert ip.mail.to(bob) and not ip.mail.to(alice)
+        ip.clock.advance(hours=24)
+        assert (await ip.post("/_auth/reset/request", {"email": alice})).status_code == 202
+        assert ip.mail.to(alice)
