@@ -348,7 +348,6 @@ async def test_site_file_identities_link_contacts(database_url: str, idp: KeyPai
         await ip.apply(site)
         await ip.apply(site)  # idempotent
         assert await ip.fetchval('SELECT COUNT(*) FROM "identity_external"') == 1
-        data = load_site_file(site)
         rows = await ip.portal.services.db.fetch(
             'SELECT "id", "key" FROM "contact" WHERE "key" IS NOT NULL')
         ids = {"contact": {row["key"]: row["id"] for row in rows}}

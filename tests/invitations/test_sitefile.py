@@ -30,11 +30,9 @@ async def test_section_sets_the_settings_and_exports_them(database_url: str) -> 
         assert site.number("Invitations/Duplicates/FuzzyNameRatio", 0) == 0.9
         exported = await export_site(ip.services, "inv")
         assert exported["invitations"]["manager_roles"] == ["customer-admin", "partner"]
-        assert exported["invitations"]["duplicates"] == {
-            "email": True, "name_phone": True, "fuzzy_name_ratio": 0.9,
-            "reactivate_inactive": False} | {
-            k: v for k, v in exported["invitations"]["duplicates"].items()
-            if k in ("email", "reactivate_inactive")}
+        assert exported["invitations"]["duplicates"] == {"name_phone": True,
+                                                          "fuzzy_name_ratio": 0.9}
+        assert exported["invitations"]["require_email_proof"] is False
         r = await ip.post("/_invitations/manage/contacts",
                           {"email": "p@contoso.example", "roles": ["partner"]},
                           who="bob@contoso.example")
