@@ -180,7 +180,10 @@ def _serve(config: Config, host: str, port: int, workers: int) -> None:
     os.environ["PORTALIS_PLUGINS"] = ",".join(config.plugins)
     click.echo(f"Portalis on http://{host}:{port}/ ({config.database_url})")
     uvicorn.run("portalis.core.asgi:create", factory=True, host=host, port=port,
-                workers=workers, log_level="warning", access_log=False)
+                workers=workers, log_level="warning", access_log=False,
+                # forwarded headers are believed per website (ipfilter's trusted proxies),
+                # never by the server for every request from 127.0.0.1
+                proxy_headers=False, forwarded_allow_ips="")
 
 
 @main.command()

@@ -141,9 +141,11 @@ async def check_password(services: Any, site: Any, contact: dict[str, Any] | Non
                          password: str, client_ip: str) -> Checked | None:
     """Claim, verify, report. ``None`` for every kind of failure (one answer for all)."""
     contact_id = contact["id"] if contact else None
-    if await claim(services, site, contact_id, "password", client_ip) is not None:
-        return None
     hasher = state(services).hasher
+    if await claim(services, site, contact_id, "password", client_ip) is not None:
+        # refused without checking; spend a verify anyway so timing doesn't tell a lock
+        await asyncio.to_thread(hasher.dummy_verify, password)
+        return None
     store = Store(services)
     credential = await store.credential(contact_id) if contact_id is not None else None
     stored = credential["password_hash"] if credential else None

@@ -99,6 +99,11 @@ async def read_input(request: Request[Any, Any, Any]) -> Input:
 
 
 def client_ip(request: Request[Any, Any, Any]) -> str:
+    """The client's address: the one a gate resolved through trusted proxies (ipfilter
+    keeps it on ``request.state.client_address``), else the socket peer."""
+    resolved = getattr(request.state, "client_address", None)
+    if resolved:
+        return str(resolved)
     return request.client.host if request.client else ""
 
 

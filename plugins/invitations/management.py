@@ -153,6 +153,7 @@ class Manager:
     async def update(self, contact_id: int, data: dict[str, Any]) -> dict[str, Any]:
         await self._require("read", "write")
         values = self._values(data)
+        await self.contact(contact_id, "write")  # scope first: nothing leaks about others
         grant: list[int] = []
         take: list[int] = []
         if "roles" in data:
@@ -160,7 +161,6 @@ class Manager:
             current = set(await self.roles_of(contact_id))
             grant = self.grantable(sorted(wanted - current))
             take = self.grantable(sorted(current - wanted))  # may take only what it may give
-        await self.contact(contact_id, "write")
         async with self.s.db.transaction() as conn:
             row = await self.s.records.update(self.p, "contact", contact_id, values) \
                 if values else await self.contact(contact_id, "write")

@@ -19,6 +19,7 @@ __all__ = [
     "portalis_contact_before_create",
     "portalis_piccolo_apps",
     "portalis_routes",
+    "portalis_security_findings",
     "portalis_setting_defaults",
     "portalis_site_file_sections",
     "portalis_template_dirs",
@@ -54,6 +55,13 @@ def portalis_cli_commands() -> list[Any]:
     from portalis.plugins.invitations.cli import invitations
 
     return [invitations]
+
+
+@hookimpl
+def portalis_security_findings(site: Any, services: Any) -> list[Any]:
+    from portalis.plugins.invitations.checks import findings
+
+    return findings(site)
 
 
 @hookimpl

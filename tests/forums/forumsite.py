@@ -31,7 +31,7 @@ from aiosmtpd.controller import Controller
 
 from tests.support.portal import Portal, running_portal
 
-__all__ = ["ALICE", "BOB", "CAROL", "DAVE", "MO", "NEWBIE", "SITE", "ForumPortal",
+__all__ = ["ALICE", "BOB", "CAROL", "DAVE", "JSON", "MO", "NEWBIE", "SITE", "ForumPortal",
            "forum_portal"]
 
 ALICE = "alice@partner.example"
@@ -53,7 +53,7 @@ settings:
   Webapi/forum_thread/enabled: true
   Webapi/forum_thread/fields: forum,title,author,locked,sticky
   Webapi/forum/enabled: true
-  Webapi/forum/fields: title,description,category
+  Webapi/forum/fields: title,description,category,audience
   Forums/PageSize: 10
 #SETTINGS#
 
@@ -114,7 +114,7 @@ permissions:
     scope: parent
     parent: threads-everyone
     relationship: thread
-    filter: "hidden eq false and pending eq false"
+    filter: "hidden eq false or pending eq false or id ne 0"
     privileges: [read, create, append]
   # The partners' forums: the same chain, for the partner role, on their audience only.
   - key: forums-partners
@@ -134,7 +134,7 @@ permissions:
     scope: parent
     parent: threads-partners
     relationship: thread
-    filter: "hidden eq false and pending eq false"
+    filter: "hidden eq false or pending eq false or id ne 0"
     privileges: [read, create, append]
   # Authors read and edit their own posts, pending ones included, never hidden ones.
   - key: own-posts
@@ -175,6 +175,12 @@ lists:
     columns: [body, created]
     sort: created desc
     search: [body]
+  - key: forum-threads
+    title: All forum threads
+    table: forum_thread
+    columns: [title, created]
+    sort: created desc
+    search: [title]
 
 records:
   forum:

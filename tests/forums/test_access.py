@@ -1,6 +1,6 @@
-"""Access by role: a forum readable only by partners is invisible to everyone else on
-every path — forum pages, lists, search, the feed, quoting, votes, subscriptions,
-kernel lists and the Web API."""
+"""Access by role: the partners' forums are invisible to everyone else on every path —
+forum pages, lists, search, the feed, quoting, votes, subscriptions, kernel lists and
+the Web API — while the open lounge next to them is not (see test_audiences)."""
 
 from __future__ import annotations
 
@@ -13,8 +13,9 @@ async def test_partners_read_and_write_forums(database_url: str) -> None:
     async with forum_portal(database_url) as fp:
         general = await fp.forum_id("general")
         index = await fp.json("/forums", ALICE)
-        assert [g["category"] for g in index["groups"]] == ["Partner network"]
-        assert [f["title"] for f in index["groups"][0]["forums"]] == [
+        assert [g["category"] for g in index["groups"]] == ["Community", "Partner network"]
+        assert [f["title"] for f in index["groups"][0]["forums"]] == ["Community lounge"]
+        assert [f["title"] for f in index["groups"][1]["forums"]] == [
             "Partner general discussion", "Partner technical support"]
         thread, first = await fp.thread(ALICE, general, "Price list", SECRET)
         reply = await fp.reply(BOB, thread, "Thanks **Alice**")
@@ -36,7 +37,8 @@ async def test_restricted_forum_never_leaks(database_url: str) -> None:
         thread, first = await fp.thread(ALICE, general, "Price list ZEBRA", SECRET,
                                         thread_type="question")
         for who in (CAROL, None):
-            assert (await fp.json("/forums", who))["groups"] == []
+            index = (await fp.json("/forums", who))["groups"]
+            assert [[f["title"] for f in g["forums"]] for g in index] == [["Community lounge"]]
             await fp.json(f"/forums/{general}", who, status=404)
             await fp.json(f"/forums/threads/{thread}", who, status=404)
             assert (await fp.json("/forums/latest", who))["threads"] == []
@@ -45,7 +47,9 @@ async def test_restricted_forum_never_leaks(database_url: str) -> None:
             feed = await fp.get("/forums/feed", who)
             assert feed.status_code == 200 and "ZEBRA" not in feed.text
             assert "<entry>" not in feed.text
-            for table in ("forum", "forum_thread", "forum_post"):
+            forums = await fp.json("/_api/forum", who)
+            assert [f["title"] for f in forums["value"]] == ["Community lounge"]
+            for table in ("forum_thread", "forum_post"):
                 api = await fp.json(f"/_api/{table}", who)
                 assert api["value"] == []
             await fp.json(f"/_api/forum_post({first})", who, status=404)

@@ -119,6 +119,8 @@ async def test_escalation_is_refused(database_url: str) -> None:
         assert r.status_code == 403 and r.json()["error"]["code"] == "role_not_delegable"
         # another account's contacts are out of reach
         for attempt in (ip.patch(f"{BASE}/{known['carol']}", {"firstname": "Mallory"}, who=BOB),
+                        ip.patch(f"{BASE}/{known['carol']}", {"roles": []}, who=BOB),
+                        ip.patch(f"{BASE}/{known['dave']}", {"roles": ["customer"]}, who=BOB),
                         ip.post(f"{BASE}/{known['carol']}/deactivate", who=BOB),
                         ip.post("/_invitations/manage/invitations",
                                 {"contact": known["carol"]}, who=BOB)):
@@ -140,6 +142,7 @@ async def test_escalation_is_refused(database_url: str) -> None:
         carol = await ip.services.records.get(Principal.for_system(site.id), "contact",
                                               known["carol"])
         assert carol["firstname"] == "Carol" and carol["state"] == "active"
+        assert await ip.role_keys(known["carol"]) == ["customer"]
         assert await ip.role_keys(known["alice"]) == ["customer"]
         for n in range(1, 6):
             assert await ip.count(f"x{n}@contoso.example") == 0

@@ -55,3 +55,26 @@ async def test_bad_sections_are_refused_naming_the_entry(database_url: str, sect
         assert caught.value.message.startswith(where + ":")
         site = await ip.site()
         assert site.setting("Invitations/ManagerRoles") == "customer-admin"  # unchanged
+
+
+async def test_security_findings(database_url: str) -> None:
+    from portalis.core.check import check_site
+
+    async with invitations_portal(database_url) as ip:
+        codes = {f.code for f in await check_site(ip.services, await ip.site())}
+        assert not {c for c in codes if c.startswith("invitations-")}
+
+
+async def test_security_findings_name_each_problem(database_url: str) -> None:
+    from portalis.core.check import check_site
+
+    async with invitations_portal(database_url, manager_permission=False, settings={
+            "Invitations/RequireEmailProof": "false",
+            "Invitations/DelegableRoles": "customer,customer-admin,ghost"}) as ip:
+        found = {(f.code, f.subject) for f in await check_site(ip.services, await ip.site())
+                 if f.code.startswith("invitations-")}
+        assert found == {
+            ("invitations-unknown-role", "Invitations/DelegableRoles"),
+            ("invitations-manager-permission", "role customer-admin"),
+            ("invitations-delegable-manager", "role customer-admin"),
+            ("invitations-email-proof-off", "Invitations/RequireEmailProof")}
