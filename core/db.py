@@ -40,6 +40,18 @@ class IntegrityError(Exception):
     """A unique, foreign-key or check constraint refused a write."""
 
 
+# A value the database cannot take (an integer beyond the column's range, a NUL in text):
+# always the caller's input, so a 400, never a 500.
+_BAD_VALUE = (OverflowError, asyncpg.DataError)
+
+
+def _bad_value(exc: Exception) -> Exception:
+    from portalis.core.errors import InvalidInput
+
+    return InvalidInput("a value is out of range or not valid for the database",
+                        code="invalid_value")
+
+
 @dataclass(frozen=True)
 class DatabaseURL:
     """``sqlite:///path/to/file.sqlite`` or ``postgresql://user@host:port/db``."""
@@ -92,6 +104,8 @@ class Connection:
             return [dict(r) for r in records]
         except (sqlite3.IntegrityError, asyncpg.IntegrityConstraintViolationError) as exc:
             raise IntegrityError(str(exc)) from exc
+        except _BAD_VALUE as exc:
+            raise _bad_value(exc) from exc
 
     async def fetchrow(self, sql: str, *params: Any) -> dict[str, Any] | None:
         rows = await self.fetch(sql, *params)
@@ -115,6 +129,8 @@ class Connection:
             return int(tail) if tail.isdigit() else 0
         except (sqlite3.IntegrityError, asyncpg.IntegrityConstraintViolationError) as exc:
             raise IntegrityError(str(exc)) from exc
+        except _BAD_VALUE as exc:
+            raise _bad_value(exc) from exc
 
     async def executemany(self, sql: str, rows: Sequence[Sequence[Any]]) -> None:
         self.db.statement_count += 1

@@ -56,6 +56,8 @@ class ColumnInfo:
     nullable: bool
     max_length: int | None
     has_default: bool
+    int_bits: int = 32
+    """Integer width in the database (PostgreSQL ``integer``/``serial`` are 32-bit)."""
 
 
 @dataclass
@@ -127,8 +129,10 @@ class PortalTable:
                 if isinstance(value, float) and not value.is_integer():
                     raise ValueError
                 result: Any = int(value)
-                if not -(2**63) <= result < 2**63:
-                    raise ValueError
+                limit = 2 ** (info.int_bits - 1)
+                if not -limit <= result < limit:
+                    raise InvalidInput(f"{column} is out of range", code="out_of_range",
+                                       column=column)
                 return result
             if info.kind == "float":
                 return float(value)
@@ -212,6 +216,7 @@ class Registry:
             columns[cname] = ColumnInfo(
                 name=cname, kind=_kind(col), nullable=bool(col._meta.null),
                 max_length=max_length, has_default=default not in (None, ""),
+                int_bits=64 if isinstance(col, BigInt) else 32,
             )
         for required in ("id", "website"):
             if required not in columns:

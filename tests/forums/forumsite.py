@@ -8,8 +8,10 @@ set, DESIGN.md, Forums):
 * ``general`` and ``support`` (``audience: partners``): only the ``partner`` role reads
   and posts (chain ``forums-partners``); the forum grants' ``filter`` keeps the two
   chains apart on the one ``forum`` table.
-* readers' post grants are filtered ``hidden eq false and pending eq false``; authors
-  read and edit their own posts (``own-posts``, filtered ``hidden eq false``).
+* readers' thread grants are filtered ``pending eq false`` and their post grants
+  ``hidden eq false and pending eq false``; authors read their own pending threads
+  (``own-pending-threads``) and read and edit their own posts (``own-posts``, filtered
+  ``hidden eq false``).
 * ``moderator`` role: an unfiltered chain with Write on threads and posts.
 * Carol (no role) and anonymous visitors: the lounge only.
 """
@@ -108,13 +110,14 @@ permissions:
     scope: parent
     parent: forums-everyone
     relationship: forum
+    filter: "pending eq false"
     privileges: [read, create, append, append_to]
   - key: posts-everyone
     table: forum_post
     scope: parent
     parent: threads-everyone
     relationship: thread
-    filter: "hidden eq false or pending eq false or id ne 0"
+    filter: "hidden eq false and pending eq false"
     privileges: [read, create, append]
   # The partners' forums: the same chain, for the partner role, on their audience only.
   - key: forums-partners
@@ -128,15 +131,24 @@ permissions:
     scope: parent
     parent: forums-partners
     relationship: forum
+    filter: "pending eq false"
     privileges: [read, create, append, append_to]
   - key: posts-partners
     table: forum_post
     scope: parent
     parent: threads-partners
     relationship: thread
-    filter: "hidden eq false or pending eq false or id ne 0"
+    filter: "hidden eq false and pending eq false"
     privileges: [read, create, append]
-  # Authors read and edit their own posts, pending ones included, never hidden ones.
+  # Authors see their own threads and posts while they wait for approval, and edit
+  # their own posts; never a hidden one.
+  - key: own-pending-threads
+    table: forum_thread
+    scope: contact
+    relationship: author
+    filter: "pending eq true"
+    privileges: [read]
+    roles: [authenticated]
   - key: own-posts
     table: forum_post
     scope: contact

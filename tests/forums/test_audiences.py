@@ -1,8 +1,9 @@
 """Per-forum access with filtered forum grants (``filter: "audience eq '...'"``): the
 partners' forum and the open lounge share the ``forum`` table, and each chain of grants
-(forum -> thread -> post) reaches only its own forums. Readers' post grants are filtered
-``hidden eq false and pending eq false``, so hidden and pending posts stay out of the
-kernel's own paths (``/_api``, ``/_lists``) too, not only the plugin's pages."""
+(forum -> thread -> post) reaches only its own forums. Readers' thread and post grants
+are filtered (``pending eq false``; ``hidden eq false and pending eq false``), so hidden
+and pending posts and threads stay out of the kernel's own paths (``/_api``,
+``/_lists``) too, not only the plugin's pages."""
 
 from __future__ import annotations
 
@@ -160,6 +161,9 @@ async def test_hidden_and_pending_posts_stay_out_of_the_kernel_paths(
             await fp.post(f"/forums/posts/{hidden}/hide", MO)
             made[name] = {"thread": thread, "first": first, "shown": shown,
                           "pending": pending["id"], "hidden": hidden}
+        # a new contact's thread waits with its first post
+        waiting, waiting_first = await fp.thread(NEWBIE, lounge, "Waiting DINGO", "DINGO")
+        threads = {m["thread"] for m in made.values()}
         readers: dict[str | None, list[str]] = {ALICE: ["general", "lounge"],
                                                 BOB: ["general", "lounge"],
                                                 CAROL: ["lounge"], None: ["lounge"]}
@@ -175,20 +179,32 @@ async def test_hidden_and_pending_posts_stay_out_of_the_kernel_paths(
             assert await ids(fp, "/_lists/forum-posts?search=QUOKKA", who) == set()
             assert await ids(fp, "/_lists/forum-posts?search=NUMBAT", who) == set()
             assert (await fp.json("/forums/search?q=NUMBAT", who))["results"] == []
+            seen = {made[n]["thread"] for n in forums}
+            assert await ids(fp, "/_api/forum_thread", who) == seen
+            assert await ids(fp, "/_lists/forum-threads", who) == seen
+            await fp.json(f"/_api/forum_thread({waiting})", who, status=404)
+            await fp.json(f"/_api/forum_post({waiting_first})", who, status=404)
+            assert waiting not in await thread_ids(fp, "/forums/latest", who)
             feed = (await fp.get("/forums/feed", who)).text
             assert "QUOKKA" not in feed and "NUMBAT" not in feed
         # its author sees a pending post (own-posts), never a hidden one
         author_view = await ids(fp, "/_api/forum_post", NEWBIE)
         assert {made[n]["pending"] for n in made} <= author_view
         assert not {made[n]["hidden"] for n in made} & author_view
+        assert waiting_first in author_view
+        assert await ids(fp, "/_api/forum_thread", NEWBIE) == threads | {waiting}
+        assert await thread_ids(fp, "/forums/mine", NEWBIE) == {waiting}
         # the moderator's grants are unfiltered: everything, through the kernel too
         everything = {v for m in made.values() for k, v in m.items() if k != "thread"}
-        assert await ids(fp, "/_api/forum_post", MO) == everything
-        assert await ids(fp, "/_lists/forum-posts", MO) == everything
+        assert await ids(fp, "/_api/forum_post", MO) == everything | {waiting_first}
+        assert await ids(fp, "/_lists/forum-posts", MO) == everything | {waiting_first}
+        assert await ids(fp, "/_api/forum_thread", MO) == threads | {waiting}
+        await fp.post(f"/forums/posts/{waiting_first}/approve", MO)
+        assert await ids(fp, "/_api/forum_thread", CAROL) == {made["lounge"]["thread"], waiting}
         # approving and restoring bring them back for readers
         for n in made:
             await fp.post(f"/forums/posts/{made[n]['pending']}/approve", MO)
             await fp.post(f"/forums/posts/{made[n]['hidden']}/restore", MO)
         assert await ids(fp, "/_api/forum_post", CAROL) == {
-            v for k, v in made["lounge"].items() if k != "thread"}
-        assert await ids(fp, "/_api/forum_post", ALICE) == everything
+            v for k, v in made["lounge"].items() if k != "thread"} | {waiting_first}
+        assert await ids(fp, "/_api/forum_post", ALICE) == everything | {waiting_first}

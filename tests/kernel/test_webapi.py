@@ -151,3 +151,14 @@ async def test_malformed_bodies(cases: Portal) -> None:
     res = await cases.send("POST", "/_api/case", who=ALICE, json={"title": "ok", "status": 5})
     assert res.status_code == 400
     assert await count_cases(cases) == before
+
+
+async def test_ids_beyond_the_column_range_are_a_400_not_a_crash(cases: Portal) -> None:
+    for url in ("/_api/case(2147483648)", "/_api/case/99999999999999999999",
+                "/_api/case?$filter=id eq 2147483648"):
+        res = await cases.get(url, who=BOB)
+        assert res.status_code == 400, (url, res.text)
+        assert res.json()["error"]["code"] in ("out_of_range", "invalid_value")
+    res = await cases.send("POST", "/_api/case", who=BOB,
+                           json={"title": "x", "customer": 2**40})
+    assert res.status_code == 400

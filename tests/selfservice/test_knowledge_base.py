@@ -57,10 +57,10 @@ async def test_unpublished_and_restricted_never_returned(portal: Portal) -> None
 
 async def test_snippets_are_escaped(portal: Portal) -> None:
     await kb(portal)
-    hit = next(r for r in await search(portal, "script")
-               if r["title"] == "Scripts in articles")
-    assert "<script>" not in hit["snippet_html"] and "<mark>" in hit["snippet_html"]
-    assert "alert(1)" in hit["snippet_html"]
+    [hit] = await search(portal, "alert")
+    assert hit["title"] == "Scripts in articles"
+    assert "<script>" not in hit["snippet_html"]
+    assert "<mark>alert</mark>(1)" in hit["snippet_html"]
     # whatever the engine's snippet holds is escaped; only the highlight becomes markup
     assert mark("a <b>\x02x\x03</b> & c") == "a &lt;b&gt;<mark>x</mark>&lt;/b&gt; &amp; c"
 
