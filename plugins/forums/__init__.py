@@ -3,7 +3,9 @@ helpful votes, subscriptions with batched email notifications, lists and search.
 
 Forums, threads and posts are portal tables (``forum``, ``forum_thread``,
 ``forum_post``) reached only through ``records``: who reads, posts and moderates is
-said with table permissions (see :mod:`.plugin` and :mod:`.service`).
+said with table permissions — one filtered chain of grants per forum ``audience``, and
+readers' grants filtered so hidden and pending content stays out of every path. The
+recommended site-file permissions are in this package's README.md.
 """
 
 __all__: list[str] = []

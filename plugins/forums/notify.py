@@ -4,7 +4,9 @@ New visible posts are queued (one row per subscriber and post) by the record hoo
 :func:`send_notifications` sends one email per subscriber with everything queued for
 it. Each post is re-read through ``records`` with the *subscriber's* principal right
 before sending, so a notification never reveals a post its recipient may not read now
-(a role removed, a thread moved to a restricted forum, a post hidden).
+(a role removed, a thread moved to a forum of another audience, a post hidden). The
+hidden/pending check after that read stays even though the recommended readers' grants
+filter those posts out: it also protects sites whose grants have no filter.
 """
 
 from __future__ import annotations

@@ -1,7 +1,8 @@
 """Hook implementations of the forums plugin.
 
 Forums, threads and posts are portal tables (``forum``, ``forum_thread``,
-``forum_post``): who reads, posts and moderates is said with table permissions. The
+``forum_post``): who reads, posts and moderates is said with table permissions (the
+recommended set, one chain per forum ``audience`` with row filters, is in README.md). The
 rules that permissions cannot say (sanitised HTML, authorship, locked threads, the
 moderation queue, answers) are enforced on every write path by the record hooks.
 """

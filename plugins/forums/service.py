@@ -76,7 +76,12 @@ async def is_moderator(services: Any, principal: Principal, thread_id: int) -> b
 
 
 def visible_posts(principal: Principal, moderator: bool) -> Condition | None:
-    """What readers see of posts: not hidden, not pending (authors see their pending)."""
+    """What readers see of posts: not hidden, not pending (authors see their pending).
+
+    The recommended permissions (README.md) say the same with row filters on the
+    readers' post grants, which also covers the kernel's ``/_api`` and ``/_lists``. The
+    plugin's pages keep this condition anyway: a site's grants may predate ``filter``.
+    """
     if moderator:
         return None
     shown = And((Cmp("hidden", "eq", False), Cmp("pending", "eq", False)))
@@ -87,7 +92,10 @@ def visible_posts(principal: Principal, moderator: bool) -> Condition | None:
 
 
 def visible_threads(principal: Principal) -> Condition:
-    """Threads readers see: not waiting for approval (their authors see theirs)."""
+    """Threads readers see: not waiting for approval (their authors see theirs).
+
+    Defence in depth, like :func:`visible_posts`: the recommended readers' thread grants
+    are filtered ``pending eq false``."""
     shown = Cmp("pending", "eq", False)
     if principal.contact_id is None:
         return shown

@@ -208,3 +208,24 @@ async def test_hidden_and_pending_posts_stay_out_of_the_kernel_paths(
         assert await ids(fp, "/_api/forum_post", CAROL) == {
             v for k, v in made["lounge"].items() if k != "thread"} | {waiting_first}
         assert await ids(fp, "/_api/forum_post", ALICE) == everything | {waiting_first}
+
+
+def test_the_readme_recommends_the_permissions_this_site_runs() -> None:
+    """The plugin README's permission block is the one these tests prove (same keys,
+    scopes, filters, privileges and roles), so the documentation cannot drift."""
+    from pathlib import Path
+
+    import yaml
+
+    from portalis.plugins import forums
+    from tests.forums.forumsite import site_text
+
+    readme = (Path(forums.__file__).parent / "README.md").read_text()
+    block = readme.split("```yaml\n", 1)[1].split("```", 1)[0]
+    documented = {p["key"]: p for p in yaml.safe_load(block)["permissions"]}
+    tested = {p["key"]: p for p in yaml.safe_load(site_text())["permissions"]}
+    assert set(documented) == set(tested) - {"own-contact"}
+    for key, grant in documented.items():
+        assert grant == tested[key], key
+    audiences = {f["key"]: f["audience"] for f in yaml.safe_load(block)["records"]["forum"]}
+    assert audiences == {"lounge": "everyone", "deals": "partners"}

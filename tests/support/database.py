@@ -84,7 +84,17 @@ class TemplateDatabases:
             return
 
         async def go() -> None:
-            for name in reversed(self.created):
-                await self._admin(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+            # test databases first, the template last; a few at a time (each DROP waits
+            # on file removal, so running them side by side saves most of the wait)
+            names = [n for n in self.created if n != self.template]
+            sem = asyncio.Semaphore(8)
+
+            async def drop(name: str) -> None:
+                async with sem:
+                    await self._admin(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+
+            await asyncio.gather(*(drop(n) for n in names))
+            if self.template:
+                await drop(self.template)
 
         asyncio.run(go())
