@@ -21,10 +21,12 @@
 from __future__ import annotations
 
 import html
+import os
 from collections.abc import Callable
 from typing import Any
 
 from litestar import asgi
+from litestar.middleware.csrf import generate_csrf_token
 from litestar.types import Message, Receive, Scope, Send
 from piccolo_admin.endpoints import TableConfig, create_admin
 from piccolo_api.session_auth.middleware import SessionsAuthBackend
@@ -40,6 +42,7 @@ from portalis.plugins.admin.tables import AUTH_TABLES, admin_tables
 __all__ = ["ADMIN_CSP", "WRITE_METHODS", "bump_all", "make_admin_handler", "reports_of"]
 
 PREFIX = "/admin"
+HTTPS_ENV = "PORTALIS_ADMIN_HTTPS"  # "true": Secure cookies (serve the admin over HTTPS)
 WRITE_METHODS = {"POST", "PUT", "PATCH", "DELETE"}
 # Piccolo Admin's single-page app needs inline styles and data: fonts/images; nothing
 # from other origins, and it may not be framed.
@@ -120,11 +123,26 @@ def _reports_app(services_of: Callable[[Request], Any]) -> Any:
                                                      status_code=401))
 
 
+def _shared_csrf_cookie(name: bytes, value: bytes, secret: str) -> tuple[bytes, bytes]:
+    """Piccolo Admin's CSRF cookie has the portal's name (``csrftoken``, path ``/``).
+
+    Piccolo only checks that the header equals the cookie, so the portal's signed token
+    serves both; when Piccolo mints a cookie of its own (a first visit), it is replaced
+    by a portal-valid token so the portal's CSRF check keeps working in that browser.
+    """
+    if bytes(name).lower() != b"set-cookie" or not bytes(value).startswith(b"csrftoken="):
+        return name, value
+    _, _, attributes = bytes(value).partition(b";")
+    token = generate_csrf_token(secret).encode()
+    return name, b"csrftoken=" + token + (b";" + attributes if attributes else b"")
+
+
 def make_admin_handler(site_name: str = "Portalis admin") -> Any:
     """The Litestar ASGI handler mounted at ``/admin``."""
     user, sessions = AUTH_TABLES
     piccolo_admin = create_admin(
         tables=_table_configs(), auth_table=user, session_table=sessions,
+        production=os.environ.get(HTTPS_ENV, "").strip().lower() in ("1", "true", "yes"),
         site_name=site_name, sidebar_links={"Reports": f"{PREFIX}/reports/"},
         auto_include_related=False)
 
@@ -133,7 +151,8 @@ def make_admin_handler(site_name: str = "Portalis admin") -> Any:
 
     reports_app = _reports_app(services_of)
 
-    @asgi(PREFIX, is_mount=True, opt={"exclude_from_csrf": True}, include_in_schema=False)
+    @asgi(PREFIX, is_mount=True, copy_scope=True, opt={"exclude_from_csrf": True},
+          include_in_schema=False)
     async def admin_mount(scope: Scope, receive: Receive, send: Send) -> None:
         services = scope["app"].state.services
         rest = scope["path"] or "/"
@@ -150,7 +169,8 @@ def make_admin_handler(site_name: str = "Portalis admin") -> Any:
         async def send_wrapper(message: Message) -> None:
             if message["type"] == "http.response.start":
                 status.append(message["status"])
-                headers = list(message.get("headers", []))
+                headers = [_shared_csrf_cookie(k, v, services.config.secret_key)
+                           for k, v in message.get("headers", [])]
                 if not any(bytes(k).lower() == b"content-security-policy" for k, _ in headers):
                     headers.append((b"content-security-policy", ADMIN_CSP.encode()))
                 headers.append((b"cache-control", b"no-store"))

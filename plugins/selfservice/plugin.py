@@ -3,6 +3,7 @@ knowledge base with full-text search, and interaction tracking."""
 
 from __future__ import annotations
 
+from pathlib import Path
 from typing import Any
 
 from portalis.core import TableSpec, hookimpl
@@ -16,6 +17,7 @@ __all__ = [
     "portalis_register_tables",
     "portalis_routes",
     "portalis_setting_defaults",
+    "portalis_template_dirs",
 ]
 
 
@@ -38,6 +40,11 @@ def portalis_routes(app_config: Any) -> list[Any]:
     from portalis.plugins.selfservice.routes import ROUTES
 
     return list(ROUTES)
+
+
+@hookimpl
+def portalis_template_dirs() -> list[str]:
+    return [str(Path(__file__).parent / "templates")]
 
 
 @hookimpl

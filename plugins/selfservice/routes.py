@@ -11,7 +11,9 @@
 | ``GET /_kb/search?q=`` | ranked, highlighted published articles the visitor may read |
 | ``GET /_kb/articles/{id}`` | one published article (recorded as a view) |
 
-State-changing routes need the CSRF token (kernel middleware).
+State-changing routes need the CSRF token (kernel middleware). The case routes answer
+JSON; the knowledge-base routes answer HTML (templates ``kb-search`` / ``kb-article``)
+unless the client asks for JSON.
 """
 
 from __future__ import annotations
@@ -29,6 +31,8 @@ from portalis.core.conditions import Cmp
 from portalis.core.records import Records
 from portalis.core.services import Services
 from portalis.core.sites import Site
+from portalis.core.web.errors import wants_json
+from portalis.core.web.pages import render_page
 from portalis.plugins.selfservice import search as fts
 from portalis.plugins.selfservice.store import AttachmentStore, InteractionStore
 
@@ -217,8 +221,8 @@ async def close_case(case_id: int, records: Records, principal: Principal) -> Re
 
 # -- knowledge base -----------------------------------------------------------------
 @get("/_kb/search", name="selfservice_kb_search")
-async def kb_search(services: Services, site: Site, principal: Principal,
-                    q: str = "") -> Response[Any]:
+async def kb_search(request: Request[Any, Any, Any], services: Services, site: Site,
+                    principal: Principal, q: str = "") -> Response[Any]:
     text = q.strip()
     if len(text) > 200:
         raise InvalidInput("search text is longer than 200 characters", code="invalid_search")
@@ -230,12 +234,16 @@ async def kb_search(services: Services, site: Site, principal: Principal,
             await InteractionStore(services.db).record(
                 website_id=principal.website_id, contact_id=principal.contact_id,
                 kind="search", query=text, results=len(results))
+    if not wants_json(request):
+        page = render_page(request, "kb-search.liquid", title="Knowledge base", query=text,
+                           results=results)
+        return Response(page, media_type=MediaType.HTML)
     return _ok({"query": text, "value": results})
 
 
 @get("/_kb/articles/{article_id:int}", name="selfservice_kb_article")
-async def kb_article(article_id: int, records: Records, services: Services, site: Site,
-                     principal: Principal) -> Response[Any]:
+async def kb_article(request: Request[Any, Any, Any], article_id: int, records: Records,
+                     services: Services, site: Site, principal: Principal) -> Response[Any]:
     article = await records.get(principal, "article", article_id)
     if not article.get("published"):
         raise NotFound(f"no article {article_id} that you may see", code="not_found")
@@ -243,8 +251,13 @@ async def kb_article(article_id: int, records: Records, services: Services, site
         await InteractionStore(services.db).record(
             website_id=principal.website_id, contact_id=principal.contact_id, kind="view",
             article_id=article_id)
-    return _ok({"id": article["id"], "title": article["title"], "body": article["body"],
-                "modified": article["modified"]})
+    body = {"id": article["id"], "title": article["title"], "body": article["body"],
+            "modified": article["modified"]}
+    if not wants_json(request):
+        page = render_page(request, "kb-article.liquid", title=article["title"],
+                           article=_json(body))
+        return Response(page, media_type=MediaType.HTML)
+    return _ok(body)
 
 
 ROUTES = [create_case, case_detail, add_note, upload_attachment, download_attachment,

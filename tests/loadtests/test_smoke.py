@@ -103,7 +103,7 @@ def test_real_sign_in(tmp_path: Path) -> None:
     try:
         server.wait_ready()
         classes = ["ListHtmlUser", "MixedUser"]
-        result = run_locust(classes, server.url, users=4, seconds=3,
+        result = run_locust(classes, server.url, users=4, seconds=6,
                             csv_prefix=tmp_path / "real", env=env, core=None)
     finally:
         server.stop()

@@ -130,3 +130,17 @@ async def test_unpublished_or_unreadable_article_is_404(portal: Portal) -> None:
     assert res.status_code == 404
     res = await portal.get(f"/_kb/articles/{ids['Partner printer discounts']}", who=ERIN)
     assert res.status_code == 200
+
+
+async def test_search_and_article_pages_in_html(portal: Portal) -> None:
+    await kb(portal)
+    html_headers = {"accept": "text/html"}
+    res = await portal.get("/_kb/search", params={"q": "alert printer"}, headers=html_headers)
+    assert res.status_code == 200 and res.headers["content-type"].startswith("text/html")
+    assert "<mark>alert</mark>" in res.text and "<script>alert" not in res.text
+    assert 'data-results="1"' in res.text
+    res = await portal.get("/_kb/search", params={"q": "<b>zebra</b>"}, headers=html_headers)
+    assert "&lt;b&gt;zebra&lt;/b&gt;" in res.text and "<b>zebra" not in res.text
+    hit = (await search(portal, "vpn"))[0]
+    res = await portal.get(hit["url"], headers=html_headers)
+    assert res.status_code == 200 and "Connecting to the VPN" in res.text
