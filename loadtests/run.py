@@ -28,6 +28,7 @@ import httpx
 import psutil
 from rich.console import Console
 
+from portalis.core.migrate import migrate
 from portalis.loadtests.benchsite import HEADER_NOTE
 from portalis.loadtests.manifest import bench_users, deep_cursor
 from portalis.loadtests.report import (
@@ -37,7 +38,7 @@ from portalis.loadtests.report import (
     summarise,
     write_outputs,
 )
-from portalis.loadtests.seed import PASSWORD, seed, seeded_cases
+from portalis.loadtests.seed import PASSWORD, plugin_apps, seed, seeded_cases
 from portalis.loadtests.servers import Server, run_locust
 
 __all__ = ["PAIRED", "main"]
@@ -124,6 +125,9 @@ class Bench:
             self.console.print(f"[bold]seeding {size:,} cases into {kind}[/bold]")
             asyncio.run(seed(url, size, console=self.console,
                              plugins=self.a.plugins.split(",")))
+        else:  # a database seeded by an older kernel: apply pending migrations
+            asyncio.run(migrate(url, plugin_apps(self.a.plugins.split(",")),
+                                echo=lambda *_: None))
         users = asyncio.run(bench_users(url))
         big = asyncio.run(bench_users(url, bigco=True))
         env = {"PORTALIS_DATABASE_URL": url, "PORTALIS_PLUGINS": self.a.plugins,

@@ -49,7 +49,7 @@ from portalis.core.sitefile import apply_site, load_site_file
 from portalis.loadtests.benchsite import BENCH_SITE, WEBSITE_KEY, email_of
 from portalis.loadtests.sinks import PostgresSink, Sink, SqliteSink
 
-__all__ = ["Shape", "main", "seed", "seeded_cases"]
+__all__ = ["PASSWORD", "Shape", "main", "plugin_apps", "seed", "seeded_cases"]
 
 CHUNK = 50_000
 PLUGINS = ("selfservice",)
@@ -136,7 +136,7 @@ async def seeded_cases(url: str) -> int | None:
     return int(value) if value and int(value) > 0 else None
 
 
-def _plugin_apps(plugins: list[str]) -> list[str]:
+def plugin_apps(plugins: list[str]) -> list[str]:
     from portalis.core.plugins import combined, make_manager
 
     return list(combined(make_manager(plugins), "portalis_piccolo_apps"))
@@ -264,7 +264,7 @@ async def seed(url: str, cases: int, *, console: Console | None = None,
         setup = progress.add_task("migrate + site file", total=3)
         await reset_database(url)
         progress.advance(setup)
-        await migrate(url, _plugin_apps(plugins), echo=lambda *_: None)
+        await migrate(url, plugin_apps(plugins), echo=lambda *_: None)
         progress.advance(setup)
         website = await _apply_site(url, plugins)
         progress.advance(setup)

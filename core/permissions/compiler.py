@@ -82,13 +82,16 @@ class PredicateCompiler:
                 alias: str) -> Predicate:
         parts: list[str] = []
         params: list[str | Literal] = []
+        seen: set[tuple[str, tuple[str | Literal, ...]]] = set()
         for grant in sorted(grants, key=lambda g: g.id):
             compiled = self.scope(policy, grant, principal, alias, 0)
             if compiled is None:
                 continue
             if compiled.is_true:
                 return Predicate(TRUE, ())
-            if compiled.sql not in parts:
+            # two grants whose filters differ only in constants compile to the same text
+            if (compiled.sql, compiled.params) not in seen:
+                seen.add((compiled.sql, compiled.params))
                 parts.append(compiled.sql)
                 params.extend(compiled.params)
         if not parts:

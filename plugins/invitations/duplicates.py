@@ -35,6 +35,7 @@ import re
 from typing import Any
 
 from portalis.core import Conflict, PortalisError, Principal
+from portalis.core.conditions import Cmp
 
 __all__ = ["SETTING_DEFAULTS", "check", "create_or_reactivate", "normalise_phone"]
 
@@ -78,6 +79,30 @@ def _refuse(site: Any, row: dict[str, Any], what: str) -> PortalisError:
     return exc
 
 
+async def _contacts(services: Any, site: Any, where: Any, *, search: str | None = None,
+                    search_column: str = "") -> list[dict[str, Any]]:
+    """Every contact matching ``where`` (all pages), through ``records`` as the system.
+
+    Inside the creating transaction ``records`` reads on that transaction's connection,
+    so rows written earlier in it (and, after the lock, by a parallel create) are seen.
+    """
+    system = Principal.for_system(site.id)
+    rows: list[dict[str, Any]] = []
+    cursor = None
+    while True:
+        page = await services.records.list(
+            system, "contact", where=where, search=search,
+            search_columns=(search_column,) if search else (), columns=COLUMNS, limit=500,
+            cursor=cursor)
+        rows.extend(page.rows)
+        if not page.next_cursor:
+            return rows
+        cursor = page.next_cursor
+
+
+COLUMNS = ["id", "state", "firstname", "lastname", "phone"]
+
+
 async def find(site: Any, values: dict[str, Any], services: Any,
                conn: Any) -> tuple[dict[str, Any], str] | None:
     """The first contact that ``values`` would duplicate (active ones first), and why."""
@@ -85,28 +110,25 @@ async def find(site: Any, values: dict[str, Any], services: Any,
     matches: list[tuple[dict[str, Any], str]] = []
     email = values.get("email")
     if email and site.flag(P + "Email", True):
-        for row in await conn.fetch(
-                'SELECT "id", "state" FROM "contact" WHERE "website" = ? AND "email" = ? '
-                'ORDER BY "id"', site.id, email):
+        for row in await _contacts(services, site, Cmp("email", "eq", email)):
             matches.append((row, f"the email {email}"))
-    first, last = values.get("firstname") or "", values.get("lastname") or ""
+    first, last = (values.get("firstname") or "").strip(), (values.get("lastname") or "").strip()
     phone = normalise_phone(values.get("phone") or "")
     if phone and (first or last) and site.flag(P + "NamePhone", False):
         await _lock(conn, db.dialect, "namephone", site.id, _name(first, last), phone)
-        for row in await conn.fetch(
-                'SELECT "id", "state", "phone" FROM "contact" WHERE "website" = ? '
-                'AND LOWER("firstname") = LOWER(?) AND LOWER("lastname") = LOWER(?) '
-                'ORDER BY "id"', site.id, first.strip(), last.strip()):
-            if normalise_phone(row["phone"] or "") == phone:
+        column, term = ("lastname", last) if last else ("firstname", first)
+        # a case-insensitive prefix search narrows the scan; the rule is checked exactly here
+        for row in await _contacts(services, site, None, search=term + "*",
+                                   search_column=column):
+            if (_name(row["firstname"], row["lastname"]) == _name(first, last)
+                    and normalise_phone(row["phone"] or "") == phone):
                 matches.append((row, f"the name {first} {last} and phone {values.get('phone')}"))
     ratio = site.number(P + "FuzzyNameRatio", 0.0)
     account = values.get("account")
     if ratio > 0 and account is not None and (first or last):
         await _lock(conn, db.dialect, "fuzzy", site.id, account)
         wanted = _name(first, last)
-        for row in await conn.fetch(
-                'SELECT "id", "state", "firstname", "lastname" FROM "contact" '
-                'WHERE "website" = ? AND "account" = ? ORDER BY "id"', site.id, account):
+        for row in await _contacts(services, site, Cmp("account", "eq", account)):
             other = _name(row["firstname"], row["lastname"])
             if other and difflib.SequenceMatcher(None, wanted, other).ratio() >= ratio:
                 matches.append((row, f"a name similar to {first} {last} "

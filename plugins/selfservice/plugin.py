@@ -14,6 +14,7 @@ __all__ = [
     "portalis_cli_commands",
     "portalis_piccolo_apps",
     "portalis_record_after_write",
+    "portalis_record_before_write",
     "portalis_register_tables",
     "portalis_routes",
     "portalis_setting_defaults",
@@ -52,6 +53,21 @@ def portalis_setting_defaults() -> dict[str, str]:
     from portalis.plugins.selfservice.routes import SETTING_DEFAULTS
 
     return dict(SETTING_DEFAULTS)
+
+
+@hookimpl
+async def portalis_record_before_write(action: str, table: str, values: dict[str, Any],
+                                       existing: dict[str, Any] | None, principal: Any,
+                                       services: Any) -> None:
+    """A closed case takes no new notes, on any path (routes, forms, Web API)."""
+    if table != "case_note" or action != "create" or values.get("case") is None:
+        return
+    from portalis.core import Conflict, Principal
+
+    case = await services.records.get(Principal.for_system(principal.website_id), "case",
+                                      values["case"], columns=["status"])
+    if case["status"] == "closed" and not principal.system:
+        raise Conflict("the case is closed: it takes no new notes", code="case_closed")
 
 
 @hookimpl

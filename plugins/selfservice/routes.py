@@ -150,8 +150,10 @@ async def add_note(case_id: int, data: dict[str, Any], records: Records,
 async def upload_attachment(case_id: int, request: Request[Any, Any, Any], records: Records,
                             services: Services, site: Site,
                             principal: Principal) -> Response[Any]:
-    await records.get(principal, "case", case_id)  # 404 when unreadable
+    case = await records.get(principal, "case", case_id)  # 404 when unreadable
     await records.get(principal, "case", case_id, privilege="append_to")  # 403 when not
+    if case["status"] == "closed":
+        raise Conflict("the case is closed: it takes no new attachments", code="case_closed")
     form = await request.form()
     note_id: int | None = None
     raw_note = form.get("note")

@@ -48,3 +48,29 @@ async def test_a_bad_filter_names_the_permission(portal: Portal) -> None:
         await portal.apply("website: {key: x}\npermissions:\n"
                            "  - {key: p, table: case, scope: global, filter: 'nope eq 1'}\n")
     assert err.value.message == "permissions[p]: filter: table 'case' has no column 'nope'"
+
+
+async def test_grants_whose_filters_differ_only_in_a_constant_both_apply(portal: Portal) -> None:
+    site = CASES_SITE.replace(
+        """  - key: articles-for-everyone
+    table: article
+    scope: global
+    privileges: [read]
+    roles: [anonymous, authenticated]""",
+        """  - key: reset-article
+    table: article
+    scope: global
+    filter: "title eq 'How to reset your password'"
+    privileges: [read]
+    roles: [authenticated]
+  - key: case-article
+    table: article
+    scope: global
+    filter: "title eq 'Opening a support case'"
+    privileges: [read]
+    roles: [customer]""")
+    await portal.apply(site)
+    alice = (await portal.get("/_api/article?$select=title&$orderby=title",
+                              who="alice@contoso.example")).json()["value"]
+    assert [r["title"] for r in alice] == ["How to reset your password",
+                                           "Opening a support case"]

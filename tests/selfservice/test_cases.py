@@ -161,3 +161,11 @@ async def test_close_case_through_records(cases: Portal) -> None:
     row = (await cases.get(f"/_api/case({c1})", who=BOB)).json()
     assert row["status"] == "closed"
     assert (await cases.send("POST", f"/_cases/{c3}/close")).status_code == 404
+    # a closed case takes no new notes (on any path) and no attachments
+    res = await cases.send("POST", f"/_cases/{c1}/notes", who=ALICE, json={"body": "late"})
+    assert res.status_code == 409 and res.json()["error"]["code"] == "case_closed"
+    res = await cases.send("POST", "/_api/case_note", who=ALICE, json={"case": c1, "body": "x"})
+    assert res.status_code in (404, 409)
+    res = await cases.send("POST", f"/_cases/{c1}/attachments", who=ALICE,
+                           files={"file": ("a.txt", b"x", "text/plain")})
+    assert res.status_code == 409

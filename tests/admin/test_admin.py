@@ -1,0 +1,174 @@
+"""The maker UI at /admin: its own staff login, no access with portal sessions, changes
+picked up by the kernel, staff reports, the create-user command."""
+
+from __future__ import annotations
+
+import httpx
+from click.testing import CliRunner
+
+from portalis.plugins.admin.cli import create_staff_user
+from tests.conftest import CASES_SITE
+from tests.support.portal import Portal, running_portal
+
+ALICE = "alice@contoso.example"
+PLUGINS = ["selfservice", "admin"]
+STAFF = ("staff", "Staff-pass-1")
+
+PASSWORD_SITE = CASES_SITE.replace(
+    "    roles: [customer]\n", "    roles: [customer]\n    password: Demo-pass-1\n", 1)
+
+
+async def staff_login(portal: Portal, username: str = STAFF[0],
+                      password: str = STAFF[1]) -> httpx.Response:
+    return await portal.send("POST", "/admin/public/login/",
+                             json={"username": username, "password": password})
+
+
+async def test_admin_needs_its_own_staff_login(database_url: str) -> None:
+    async with running_portal(database_url, plugins=PLUGINS) as portal:
+        await portal.apply(CASES_SITE)
+        await create_staff_user(database_url, *STAFF[:1], "staff@example.com", STAFF[1])
+        res = await portal.get("/admin")
+        assert res.status_code == 307 and res.headers["location"] == "/admin/"
+        res = await portal.get("/admin/")
+        assert res.status_code == 200 and "<html" in res.text.lower()
+        assert (await portal.get("/admin/api/tables/")).status_code == 401
+        # a portal contact (the test sign-in) has no access at all
+        res = await portal.get("/admin/api/tables/", who=ALICE)
+        assert res.status_code == 401
+        res = await portal.get("/admin/api/tables/contact/", who=ALICE)
+        assert res.status_code == 401 and "alice" not in res.text
+        assert (await staff_login(portal, "staff", "wrong-password")).status_code == 401
+        assert (await staff_login(portal, ALICE, "Demo-pass-1")).status_code == 401
+        portal.client.cookies.set("id", "forged-session-token")
+        assert (await portal.get("/admin/api/tables/")).status_code == 401
+        portal.client.cookies.delete("id")
+        res = await staff_login(portal)
+        assert res.status_code == 200, res.text
+        tables = (await portal.get("/admin/api/tables/")).json()
+        assert {"portalis_website", "contact", "account", "portalis_web_role",
+                "portalis_table_permission", "portalis_entity_list"} <= set(tables)
+        rows = (await portal.get("/admin/api/tables/contact/")).json()["rows"]
+        assert ALICE in [r["email"] for r in rows]
+
+
+async def test_non_admin_piccolo_user_is_refused(database_url: str) -> None:
+    from piccolo.apps.user.tables import BaseUser
+
+    async with running_portal(database_url, plugins=PLUGINS) as portal:
+        await portal.apply(CASES_SITE)
+        await create_staff_user(database_url, "helper", "h@example.com", "Helper-pass-1")
+        await BaseUser.update({BaseUser.admin: False}).where(BaseUser.username == "helper")
+        await staff_login(portal, "helper", "Helper-pass-1")
+        assert (await portal.get("/admin/api/tables/")).status_code == 401
+
+
+async def test_portal_session_cookie_gives_no_admin_access(database_url: str) -> None:
+    async with running_portal(database_url, plugins=["selfservice", "identity", "admin"]
+                              ) as portal:
+        await portal.apply(PASSWORD_SITE)
+        res = await portal.send("POST", "/_auth/login",
+                                json={"email": ALICE, "password": "Demo-pass-1"})
+        assert res.status_code in (200, 303), res.text
+        assert portal.client.cookies.get("portalis_session")
+        cases = await portal.get("/_lists/cases", headers={"accept": "application/json"})
+        assert cases.status_code == 200 and cases.json()["value"]  # signed in to the portal
+        assert (await portal.get("/admin/api/tables/")).status_code == 401
+        assert (await portal.get("/admin/reports/")).status_code == 401
+
+
+async def test_admin_writes_are_picked_up_by_the_kernel(database_url: str) -> None:
+    async with running_portal(database_url, plugins=PLUGINS) as portal:
+        website_id = await portal.apply(CASES_SITE)
+        await create_staff_user(database_url, *STAFF[:1], "staff@example.com", STAFF[1])
+        assert (await portal.get("/_api/article", who=ALICE)).status_code == 200
+        version = await portal.services.db.fetchval(
+            'SELECT "config_version" FROM "portalis_website" WHERE "id" = ?', website_id)
+        setting = await portal.services.db.fetchval(
+            'SELECT "id" FROM "portalis_site_setting" WHERE "website" = ? AND "name" = ?',
+            website_id, "Webapi/article/enabled")
+        await staff_login(portal)
+        res = await portal.send("PATCH", f"/admin/api/tables/portalis_site_setting/{setting}/",
+                                json={"value": "false"})
+        assert res.status_code == 200, res.text
+        after = await portal.services.db.fetchval(
+            'SELECT "config_version" FROM "portalis_website" WHERE "id" = ?', website_id)
+        assert after > version
+        assert (await portal.get("/_api/article", who=ALICE)).status_code == 404
+        # a role created in the admin is known to the kernel's site snapshot
+        res = await portal.send("POST", "/admin/api/tables/portalis_web_role/", json={
+            "website": website_id, "key": "partner", "name": "Partners", "builtin": "",
+            "description": ""})
+        assert res.status_code == 201, res.text
+        site = await portal.services.sites.get(website_id)
+        assert "partner" in site.roles
+        # reads do not bump
+        await portal.get("/admin/api/tables/portalis_web_role/")
+        assert await portal.services.db.fetchval(
+            'SELECT "config_version" FROM "portalis_website" WHERE "id" = ?',
+            website_id) == after + 1
+
+
+async def test_staff_reports_top_searches_and_articles(database_url: str) -> None:
+    async with running_portal(database_url, plugins=PLUGINS) as portal:
+        await portal.apply(CASES_SITE)
+        await create_staff_user(database_url, *STAFF[:1], "staff@example.com", STAFF[1])
+        for q in ("password", "password", "case"):
+            assert (await portal.get("/_kb/search", params={"q": q}, who=ALICE)).status_code == 200
+        hits = (await portal.get("/_kb/search", params={"q": "password"})).json()["value"]
+        await portal.get(f"/_kb/articles/{hits[0]['id']}", who=ALICE)
+        url = "/admin/reports/top-searches?website=cases"
+        assert (await portal.get(url, who=ALICE)).status_code == 401
+        await staff_login(portal)
+        res = await portal.get(url, headers={"accept": "application/json"})
+        assert res.status_code == 200
+        assert res.json()["value"][0] == {"query": "password", "searches": 3,
+                                          "without_results": 0, "contacts": 1}
+        res = await portal.get("/admin/reports/top-articles?website=cases",
+                               headers={"accept": "application/json"})
+        assert res.json()["value"] == [{"article": hits[0]["id"], "views": 1, "contacts": 1,
+                                        "title": "How to reset your password"}]
+        page = await portal.get("/admin/reports/")
+        assert page.status_code == 200 and "top-articles?website=cases" in page.text
+        html_report = await portal.get(url)
+        assert "<td>password</td>" in html_report.text
+
+
+async def test_admin_mount_works_beside_the_pages_catch_all(database_url: str) -> None:
+    async with running_portal(database_url, plugins=["selfservice", "pages", "admin"]
+                              ) as portal:
+        await portal.apply(CASES_SITE)
+        assert (await portal.get("/admin/public/meta/")).json()["site_name"] == "Portalis admin"
+        assert (await portal.get("/admin/api/tables/")).status_code == 401
+
+
+async def test_admin_csrf_cookie_stays_valid_for_the_portal(database_url: str) -> None:
+    async with running_portal(database_url, plugins=PLUGINS) as portal:
+        await portal.apply(CASES_SITE)
+        await portal.get("/admin/")  # first visit: the admin sets the CSRF cookie
+        token = portal.client.cookies.get("csrftoken")
+        assert token and len(token) > 40  # a portal (signed) token, not Piccolo's UUID
+        res = await portal.send("POST", "/_cases", who=ALICE, json={"title": "after admin"})
+        assert res.status_code == 201, res.text
+        # and the admin's own CSRF check still refuses a POST without the token
+        res = await portal.send("POST", "/admin/public/login/", csrf=False,
+                                json={"username": "x", "password": "y"})
+        assert res.status_code == 403
+
+
+def test_create_user_command(database_url: str, monkeypatch) -> None:  # type: ignore[no-untyped-def]
+    from portalis.core.cli import main
+
+    monkeypatch.setenv("PORTALIS_PLUGINS", "selfservice,admin")
+    main.add_command(__import__("portalis.plugins.admin.cli", fromlist=["admin"]).admin)
+    runner = CliRunner()
+    args = ["--database", database_url, "admin", "create-user", "--username", "maker",
+            "--email", "maker@example.com", "--password", "Maker-pass-1"]
+    res = runner.invoke(main, args)
+    assert res.exit_code == 0, res.output
+    assert "created staff user 'maker'" in res.output
+    again = runner.invoke(main, args)
+    assert again.exit_code != 0 and "already exists" in again.output
+    short = runner.invoke(main, [*args[:5], "other", "--email", "o@example.com",
+                                 "--password", "x"])
+    assert short.exit_code != 0
