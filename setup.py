@@ -18,6 +18,8 @@ for folder, name in ROOTS.items():
 
 setup(
     packages=packages,
-    package_data={"": ["*.liquid", "*.yaml", "*.txt", "*.html", "*.css", "*.js", "*.json", "*.md"]},
+    # data files, also in folders that are not packages (templates/, static/)
+    package_data={"": [f"{prefix}*.{ext}" for prefix in ("", "**/")
+                       for ext in ("liquid", "yaml", "txt", "html", "css", "js", "json", "md")]},
     include_package_data=True,
 )

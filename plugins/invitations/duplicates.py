@@ -34,7 +34,7 @@ import hashlib
 import re
 from typing import Any
 
-from portalis.core import Conflict, PortalisError, Principal
+from portalis.core import Conflict, NotFound, PermissionDenied, PortalisError, Principal
 from portalis.core.conditions import Cmp
 
 __all__ = ["SETTING_DEFAULTS", "check", "create_or_reactivate", "normalise_phone"]
@@ -160,8 +160,13 @@ async def create_or_reactivate(services: Any, site: Any, principal: Principal,
     except Conflict as exc:
         if exc.code != "inactive_duplicate" or not site.flag(P + "ReactivateInactive", False):
             raise
-        contact_id = exc.contact_id  # type: ignore[attr-defined]
+        refusal = exc
     changes = {k: v for k, v in values.items() if k not in ("key",)}
     changes["state"] = "active"
-    row = await services.records.update(principal, "contact", contact_id, changes)
+    try:
+        row = await services.records.update(principal, "contact",
+                                            refusal.contact_id,  # type: ignore[attr-defined]
+                                            changes)
+    except (NotFound, PermissionDenied):
+        raise refusal from None  # not this principal's to reactivate (and no id disclosed)
     return row, True

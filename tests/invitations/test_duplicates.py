@@ -190,3 +190,21 @@ async def test_identity_registration_does_not_recreate_an_inactive_contact(
                                               "password": "Quiet-River-42"})
         assert r.status_code == 202
         assert await ip.count("newbie@contoso.example") == 1
+
+
+async def test_a_manager_cannot_reactivate_another_accounts_contact(database_url: str) -> None:
+    async with invitations_portal(
+            database_url, settings={"Invitations/Duplicates/ReactivateInactive": "true"}) as ip:
+        site = await ip.site()
+        carol = await ip.contact_id("carol@fabrikam.example")
+        await ip.services.records.update(Principal.for_system(site.id), "contact", carol,
+                                         {"state": "inactive"})
+        r = await ip.post("/_invitations/manage/contacts",
+                          {"email": "carol@fabrikam.example", "firstname": "Carol"},
+                          who="bob@contoso.example")
+        assert r.status_code == 409, r.text
+        assert r.json()["error"]["code"] == "inactive_duplicate"
+        assert str(carol) not in r.json()["error"]["message"]
+        row = await ip.services.records.get(Principal.for_system(site.id), "contact", carol)
+        assert row["state"] == "inactive" and row["account"] != (
+            await ip.db.fetchval('SELECT "id" FROM "account" WHERE "key" = ?', "contoso"))

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
+from portalis.core import Conflict
 from portalis.core.principal import Principal
 from tests.support.portal import Portal
 
@@ -164,8 +165,16 @@ async def test_close_case_through_records(cases: Portal) -> None:
     # a closed case takes no new notes (on any path) and no attachments
     res = await cases.send("POST", f"/_cases/{c1}/notes", who=ALICE, json={"body": "late"})
     assert res.status_code == 409 and res.json()["error"]["code"] == "case_closed"
-    res = await cases.send("POST", "/_api/case_note", who=ALICE, json={"case": c1, "body": "x"})
-    assert res.status_code in (404, 409)
+    site = await cases.services.sites.get(await cases.services.sites.website_for_key("cases"))
+    alice_id = await cases.services.db.fetchval(
+        'SELECT "id" FROM "contact" WHERE "email" = ?', ALICE)
+    alice = await cases.services.principal_for_contact(site, alice_id)
+    try:
+        await cases.records.create(alice, "case_note", {"case": c1, "body": "direct"})
+    except Conflict as exc:
+        assert exc.code == "case_closed"
+    else:
+        raise AssertionError("a note was added to a closed case through records")
     res = await cases.send("POST", f"/_cases/{c1}/attachments", who=ALICE,
                            files={"file": ("a.txt", b"x", "text/plain")})
     assert res.status_code == 409
