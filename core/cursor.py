@@ -51,12 +51,22 @@ def decode_cursor(token: str, table: PortalTable, order: list[tuple[str, bool]]
 
 
 def keyset_condition(order: list[tuple[str, bool]], values: list[Any], alias: str,
-                     quote: Any, dialect: str) -> tuple[str, list[Any]]:
+                     quote: Any, dialect: str, nullable: frozenset[str] = frozenset()
+                     ) -> tuple[str, list[Any]]:
     """Rows strictly after ``values`` in ``order`` (which ends with a unique column).
 
-    NULL placement follows each database's default (SQLite: NULLs lowest; PostgreSQL:
-    NULLs highest), so the ORDER BY stays index-friendly on both.
+    When every sort column is NOT NULL and sorted the same way, this is one row-value
+    comparison ``(a, id) > (?, ?)``, which both databases answer with one index seek.
+    Otherwise it expands to ``a > ? OR (a = ? AND id > ?)``, with NULL placement
+    following each database's default (SQLite: NULLs lowest; PostgreSQL: highest), so
+    the ORDER BY stays index-friendly on both.
     """
+    same_way = len({desc for _, desc in order}) == 1
+    if same_way and None not in values and not any(c in nullable for c, _ in order):
+        cols = ", ".join(f"{alias}.{quote(c)}" for c, _ in order)
+        marks = ", ".join("?" for _ in order)
+        op = "<" if order[0][1] else ">"
+        return f"({cols}) {op} ({marks})", [encode(v, dialect) for v in values]
     null_high = dialect == "postgres"
     ors: list[str] = []
     params: list[Any] = []

@@ -96,10 +96,8 @@ class Connection:
         self.db.statement_count += 1
         try:
             if self.db.dialect == "sqlite":
-                async with self.raw.execute(sql, params) as cur:
-                    rows = await cur.fetchall()
-                    names = [d[0] for d in cur.description or ()]
-                return [dict(zip(names, r, strict=True)) for r in rows]
+                # one trip to the connection's thread per statement (rows are sqlite3.Row)
+                return [dict(r) for r in await self.raw.execute_fetchall(sql, params)]
             records = await self.raw.fetch(self.db.sql(sql), *params)
             return [dict(r) for r in records]
         except (sqlite3.IntegrityError, asyncpg.IntegrityConstraintViolationError) as exc:
@@ -174,6 +172,7 @@ class Database:
 
     async def _open_sqlite(self) -> aiosqlite.Connection:
         conn = await aiosqlite.connect(self.url.sqlite_path, isolation_level=None)
+        conn.row_factory = sqlite3.Row
         await conn.execute("PRAGMA journal_mode=WAL")
         await conn.execute("PRAGMA busy_timeout=10000")
         await conn.execute("PRAGMA foreign_keys=ON")

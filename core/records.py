@@ -143,7 +143,8 @@ class Records:
             params.extend(p)
         walk = order if direction == "n" else [(c, not d) for c, d in order]
         if keyset is not None:
-            sql, p = keyset_condition(walk, keyset, "t0", q, dialect)
+            nullable = frozenset(c for c, info in table.columns.items() if info.nullable)
+            sql, p = keyset_condition(walk, keyset, "t0", q, dialect, nullable)
             wheres.append(sql)
             params.extend(p)
         order_sql = ", ".join(f"t0.{q(c)} {'DESC' if d else 'ASC'}" for c, d in walk)
@@ -368,6 +369,8 @@ class Records:
                 raise PermissionDenied(
                     f"this change would move the {table.name} outside what you may write",
                     code="write_scope", table=table.name)
+            if table.name == "contact":
+                self.s.forget_contact(rid)
             await call_hook(self.s.pm, "portalis_record_after_write", action="update",
                             table=table.name, row=row, principal=principal, services=self.s)
         return row
@@ -390,6 +393,8 @@ class Records:
                     rid, principal.website_id)
             except IntegrityError as exc:
                 raise self._conflict(table, exc) from None
+            if table.name == "contact":
+                self.s.forget_contact(rid)
             await call_hook(self.s.pm, "portalis_record_after_write", action="delete",
                             table=table.name, row=existing, principal=principal, services=self.s)
 

@@ -19,9 +19,12 @@ KERNEL_TEMPLATES = Path(__file__).parent / "templates"
 
 
 class Renderer:
-    def __init__(self, extra_dirs: list[str | Path] | None = None) -> None:
+    def __init__(self, extra_dirs: list[str | Path] | None = None, *,
+                 auto_reload: bool = False) -> None:
         dirs = [Path(d) for d in (extra_dirs or [])] + [KERNEL_TEMPLATES]
-        self.env = Environment(loader=CachingFileSystemLoader(dirs), autoescape=True)
+        # template files are part of the installed code: no stat() per render unless asked
+        loader = CachingFileSystemLoader(dirs, auto_reload=auto_reload)
+        self.env = Environment(loader=loader, autoescape=True)
 
     def render(self, name: str, **context: Any) -> str:
         return self.env.get_template(name).render(**context)

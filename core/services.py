@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import time
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -61,6 +62,8 @@ class Services:
         )
 
     started: bool = field(default=False, init=False)
+    _principals: dict[tuple[int, int, int], tuple[float, int | None, frozenset[int]]] = field(
+        default_factory=dict, init=False, repr=False)
 
     async def start(self) -> None:
         """Connect to the database (idempotent)."""
@@ -82,8 +85,15 @@ class Services:
         """The principal of an active contact: its roles, its account's, Authenticated Users.
 
         ``None`` if the contact does not exist on this website or is inactive. Two
-        indexed queries.
+        indexed queries, cached per process for ``policy_ttl`` seconds (a change made by
+        this process — a contact write, a site apply — takes effect at once; one made by
+        another process within ``policy_ttl``).
         """
+        key = (site.id, site.version, contact_id)
+        cached = self._principals.get(key)
+        if cached is not None and cached[0] > time.monotonic():
+            return Principal(website_id=site.id, contact_id=contact_id, account_id=cached[1],
+                             role_ids=cached[2], session_id=session_id)
         async with self.db.reader() as conn:
             contact = await conn.fetchrow(
                 'SELECT "id", "account", "state" FROM "contact" WHERE "id" = ? AND "website" = ?',
@@ -97,6 +107,40 @@ class Services:
         roles = {r["role"] for r in rows}
         if site.authenticated_role:
             roles.add(site.authenticated_role)
+        if self.config.policy_ttl > 0:
+            if len(self._principals) > 50_000:
+                self._principals.clear()
+            self._principals[key] = (time.monotonic() + self.config.policy_ttl,
+                                     contact["account"], frozenset(roles))
         return Principal(website_id=site.id, contact_id=contact_id,
                          account_id=contact["account"], role_ids=frozenset(roles),
                          session_id=session_id)
+
+    async def grant_roles(self, contact_id: int, role_ids: list[int]) -> None:
+        """Give a contact web roles (idempotent; joins the current transaction). Callers
+        check that the principal may grant them (e.g. delegated management)."""
+        async with self.db.transaction() as conn:
+            for role_id in dict.fromkeys(role_ids):
+                await conn.execute(
+                    'INSERT INTO "portalis_contact_role" ("contact", "role") VALUES (?, ?) '
+                    'ON CONFLICT ("contact", "role") DO NOTHING', contact_id, role_id)
+        self.forget_contact(contact_id)
+
+    async def revoke_roles(self, contact_id: int, role_ids: list[int]) -> None:
+        """Take web roles from a contact (joins the current transaction)."""
+        async with self.db.transaction() as conn:
+            for role_id in role_ids:
+                await conn.execute(
+                    'DELETE FROM "portalis_contact_role" WHERE "contact" = ? AND "role" = ?',
+                    contact_id, role_id)
+        self.forget_contact(contact_id)
+
+    async def contact_role_ids(self, contact_id: int) -> set[int]:
+        """The contact's own web roles (not its account's, not the built-in ones)."""
+        return {r["role"] for r in await self.db.fetch(
+            'SELECT "role" FROM "portalis_contact_role" WHERE "contact" = ?', contact_id)}
+
+    def forget_contact(self, contact_id: int) -> None:
+        """Drop cached principals of a contact (its row or role links changed)."""
+        for key in [k for k in self._principals if k[2] == contact_id]:
+            del self._principals[key]

@@ -48,7 +48,8 @@ def create_app(config: Config | None = None, *, extra_plugins: tuple[object, ...
     plugin objects registered directly — tests use this)."""
     config = config or Config.load()
     services = services or Services.build(config, extra_plugins)
-    renderer = Renderer(combined(services.pm, "portalis_template_dirs"))
+    renderer = Renderer(combined(services.pm, "portalis_template_dirs"),
+                        auto_reload=config.debug)
 
     async def on_startup(app: Litestar) -> None:
         # Services started by the caller (tests, embedding code) stay the caller's to stop:

@@ -9,6 +9,8 @@
   production).
 * ``/admin/reports/`` serves the reports other plugins contribute
   (``portalis_admin_reports``) behind the same staff session.
+* Writes to portal tables (``contact``, ``account``) are answered by
+  :mod:`portalis.plugins.admin.portal_writes` through ``records``.
 * Picking changes up: after every successful state-changing call to the admin's table
   API (``POST/PUT/PATCH/DELETE /admin/api/tables/...``) the mount bumps
   ``portalis_website.config_version`` of every website (admin writes are rare; bumping
@@ -37,6 +39,7 @@ from starlette.responses import HTMLResponse, JSONResponse, RedirectResponse, Re
 from starlette.routing import Route
 
 from portalis.core.plugins import combined
+from portalis.plugins.admin.portal_writes import portal_write
 from portalis.plugins.admin.tables import AUTH_TABLES, admin_tables
 
 __all__ = ["ADMIN_CSP", "WRITE_METHODS", "bump_all", "make_admin_handler", "reports_of"]
@@ -177,6 +180,13 @@ def make_admin_handler(site_name: str = "Portalis admin") -> Any:
                 message["headers"] = headers
             await send(message)
 
+        if scope["type"] == "http" and scope.get("method") in WRITE_METHODS:
+            answer = await portal_write(inner, receive, rest, services)
+            if answer is not None:
+                await answer(inner, receive, send_wrapper)  # type: ignore[arg-type]
+                if status and status[0] < 400:
+                    await bump_all(services)
+                return
         target = reports_app if rest.startswith("/reports/") or rest == "/reports" \
             else piccolo_admin
         if rest.startswith("/reports"):

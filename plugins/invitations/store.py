@@ -149,19 +149,12 @@ class Store:
             'SELECT "invitation", "email", "contact", "expires", "used" FROM "invitations_proof" '
             'WHERE "token_hash" = ? AND "website" = ?', digest(token), website_id))
 
-    # -- web roles (kernel configuration table; see the plugin README note) -------------
+    # -- web roles: the kernel's role-link service (joins the current transaction) -------
     async def grant_roles(self, conn: Any, contact_id: int, role_ids: list[int]) -> None:
-        for role_id in dict.fromkeys(role_ids):
-            await conn.execute(
-                'INSERT INTO "portalis_contact_role" ("contact", "role") VALUES (?, ?) '
-                'ON CONFLICT ("contact", "role") DO NOTHING', contact_id, role_id)
+        await self.s.grant_roles(contact_id, role_ids)
 
     async def revoke_roles(self, conn: Any, contact_id: int, role_ids: list[int]) -> None:
-        for role_id in role_ids:
-            await conn.execute(
-                'DELETE FROM "portalis_contact_role" WHERE "contact" = ? AND "role" = ?',
-                contact_id, role_id)
+        await self.s.revoke_roles(contact_id, role_ids)
 
     async def role_ids_of(self, contact_id: int) -> set[int]:
-        return {r["role"] for r in await self.db.fetch(
-            'SELECT "role" FROM "portalis_contact_role" WHERE "contact" = ?', contact_id)}
+        return await self.s.contact_role_ids(contact_id)

@@ -31,10 +31,12 @@ TABLES = ("account", "contact", "case", "case_note")
 PRIVS = ("read", "write", "delete")
 # row filters on grants (ANDed with the scope); nulls exercise three-valued logic
 FILTERS = {
-    "case": ["status eq 'open'", "status eq 'closed'", "not (status eq 'closed')", "contains(status,'OPEN')",
+    "case": ["status eq 'open'", "status eq 'closed'", "not (status eq 'closed')",
+             "contains(status,'OPEN')",
              "customer ne null and title ne 'case 1'", "not (customer eq null)",
              "account eq null or status ne 'closed'"],
-    "case_note": ["contains(body,'1')", "contains(body,'2')", "case ne null", "not (startswith(body,'note 2'))"],
+    "case_note": ["contains(body,'1')", "contains(body,'2')", "case ne null",
+                  "not (startswith(body,'note 2'))"],
     "account": ["name ne 'Account 0'", "parent eq null"],
     "contact": ["email ne 'c0@x.example'"],
 }
