@@ -166,24 +166,33 @@ def outbox(ctx: click.Context, limit: int) -> None:
 @click.option("--host", default="127.0.0.1", show_default=True)
 @click.option("--port", default=8000, show_default=True)
 @click.option("--workers", default=1, show_default=True)
+@click.option("--ssl", "ssl_cert", type=click.Path(exists=True, dir_okay=False), default=None,
+              help="Serve HTTPS with this PEM certificate chain (one certificate; for many "
+                   "domains use a reverse proxy: portalis domains proxy-config).")
+@click.option("--ssl-key", type=click.Path(exists=True, dir_okay=False), default=None,
+              help="The certificate's private key (PEM), if not in the --ssl file.")
 @click.pass_context
-def serve(ctx: click.Context, host: str, port: int, workers: int) -> None:
+def serve(ctx: click.Context, host: str, port: int, workers: int, ssl_cert: str | None,
+          ssl_key: str | None) -> None:
     """Serve the portal with uvicorn (migrate first)."""
-    _serve(_config(ctx), host, port, workers)
+    _serve(_config(ctx), host, port, workers, ssl_cert, ssl_key)
 
 
-def _serve(config: Config, host: str, port: int, workers: int) -> None:
+def _serve(config: Config, host: str, port: int, workers: int, ssl_cert: str | None = None,
+           ssl_key: str | None = None) -> None:
     import uvicorn
 
     os.environ["PORTALIS_DATABASE_URL"] = config.database_url
     os.environ.setdefault("PORTALIS_SECRET_KEY", config.secret_key)
     os.environ["PORTALIS_PLUGINS"] = ",".join(config.plugins)
-    click.echo(f"Portalis on http://{host}:{port}/ ({config.database_url})")
+    scheme = "https" if ssl_cert else "http"
+    click.echo(f"Portalis on {scheme}://{host}:{port}/ ({config.database_url})")
     uvicorn.run("portalis.core.asgi:create", factory=True, host=host, port=port,
                 workers=workers, log_level="warning", access_log=False,
                 # forwarded headers are believed per website (ipfilter's trusted proxies),
                 # never by the server for every request from 127.0.0.1
-                proxy_headers=False, forwarded_allow_ips="")
+                proxy_headers=False, forwarded_allow_ips="",
+                ssl_certfile=ssl_cert, ssl_keyfile=ssl_key or (ssl_cert if ssl_cert else None))
 
 
 @main.command()
