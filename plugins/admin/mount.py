@@ -61,9 +61,9 @@ async def bump_all(services: Any) -> None:
     services.sites.invalidate()
 
 
-def _table_configs() -> list[TableConfig]:
+def _table_configs(plugins: list[str]) -> list[TableConfig]:
     configs = []
-    for table in admin_tables():
+    for table in admin_tables(plugins):
         names = [c._meta.name for c in table._meta.columns]
         visible = [table._meta.get_column_by_name(n) for n in names
                    if n in ("id", "key", "name", "title", "email", "table_name", "scope",
@@ -140,11 +140,11 @@ def _shared_csrf_cookie(name: bytes, value: bytes, secret: str) -> tuple[bytes, 
     return name, b"csrftoken=" + token + (b";" + attributes if attributes else b"")
 
 
-def make_admin_handler(site_name: str = "Portalis admin") -> Any:
+def make_admin_handler(plugins: list[str], site_name: str = "Portalis admin") -> Any:
     """The Litestar ASGI handler mounted at ``/admin``."""
     user, sessions = AUTH_TABLES
     piccolo_admin = create_admin(
-        tables=_table_configs(), auth_table=user, session_table=sessions,
+        tables=_table_configs(plugins), auth_table=user, session_table=sessions,
         production=os.environ.get(HTTPS_ENV, "").strip().lower() in ("1", "true", "yes"),
         site_name=site_name, sidebar_links={"Reports": f"{PREFIX}/reports/"},
         auto_include_related=False)

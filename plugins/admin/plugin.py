@@ -31,7 +31,7 @@ def portalis_piccolo_apps() -> list[str]:
 def portalis_routes(app_config: Any) -> list[Any]:
     from portalis.plugins.admin.mount import make_admin_handler
 
-    return [make_admin_handler()]
+    return [make_admin_handler(list(app_config.plugins))]
 
 
 @hookimpl
@@ -40,7 +40,8 @@ def portalis_startup(app: Any, services: Any) -> None:
     from portalis.plugins.admin.engine import bind
     from portalis.plugins.admin.tables import AUTH_TABLES, admin_tables
 
-    bind(services.config.database_url, [*admin_tables(), *AUTH_TABLES])
+    bind(services.config.database_url,
+         [*admin_tables(services.config.plugins), *AUTH_TABLES])
 
 
 @hookimpl

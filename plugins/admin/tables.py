@@ -37,5 +37,7 @@ def pages_tables() -> list[type[Table]]:
     return [getattr(pages, n) for n in names if hasattr(pages, n)]
 
 
-def admin_tables() -> list[type[Table]]:
-    return [*KERNEL, *pages_tables()]
+def admin_tables(plugins: list[str] | tuple[str, ...] = ("pages",)) -> list[type[Table]]:
+    """The kernel's tables, plus the pages plugin's when it is enabled (else its tables
+    may not exist in this database)."""
+    return [*KERNEL, *(pages_tables() if "pages" in plugins else [])]

@@ -48,6 +48,7 @@ async def test_admin_needs_its_own_staff_login(database_url: str) -> None:
         tables = (await portal.get("/admin/api/tables/")).json()
         assert {"portalis_website", "contact", "account", "portalis_web_role",
                 "portalis_table_permission", "portalis_entity_list"} <= set(tables)
+        assert "pages_web_page" not in tables  # the pages plugin is not enabled here
         rows = (await portal.get("/admin/api/tables/contact/")).json()["rows"]
         assert ALICE in [r["email"] for r in rows]
 
@@ -141,6 +142,13 @@ async def test_admin_mount_works_beside_the_pages_catch_all(database_url: str) -
         await portal.apply(CASES_SITE)
         assert (await portal.get("/admin/public/meta/")).json()["site_name"] == "Portalis admin"
         assert (await portal.get("/admin/api/tables/")).status_code == 401
+        await create_staff_user(database_url, *STAFF[:1], "staff@example.com", STAFF[1])
+        await staff_login(portal)
+        tables = (await portal.get("/admin/api/tables/")).json()
+        assert {"pages_web_page", "pages_page_rule", "pages_web_template",
+                "pages_web_form"} <= set(tables)
+        res = await portal.get("/admin/api/tables/pages_web_page/")
+        assert res.status_code == 200 and "rows" in res.json()
 
 
 async def test_admin_csrf_cookie_stays_valid_for_the_portal(database_url: str) -> None:
@@ -205,3 +213,29 @@ async def test_contact_edits_go_through_records(database_url: str) -> None:
         assert res.status_code == 204
         assert await portal.services.db.fetchval(
             'SELECT COUNT(*) FROM "contact" WHERE "id" = ?', dave) == 0
+
+
+async def test_role_given_in_the_admin_widens_what_the_contact_sees(database_url: str) -> None:
+    async with running_portal(database_url, plugins=PLUGINS) as portal:
+        website_id = await portal.apply(CASES_SITE)
+        await create_staff_user(database_url, *STAFF[:1], "staff@example.com", STAFF[1])
+
+        async def alice_sees() -> list[str]:
+            res = await portal.get("/_lists/cases", who=ALICE,
+                                   headers={"accept": "application/json"})
+            return sorted(r["title"] for r in res.json()["value"])
+
+        assert await alice_sees() == ["Printer offline in Building 2"]
+        db = portal.services.db
+        alice_id = await db.fetchval('SELECT "id" FROM "contact" WHERE "email" = ?', ALICE)
+        role_id = await db.fetchval('SELECT "id" FROM "portalis_web_role" WHERE "website" = ? '
+                                    'AND "key" = ?', website_id, "customer-admin")
+        await staff_login(portal)
+        res = await portal.send("POST", "/admin/api/tables/portalis_contact_role/",
+                                json={"contact": alice_id, "role": role_id})
+        assert res.status_code == 201, res.text
+        assert await alice_sees() == ["Invoice address is wrong", "Printer offline in Building 2"]
+        link = res.json()[0]["id"]
+        res = await portal.send("DELETE", f"/admin/api/tables/portalis_contact_role/{link}/")
+        assert res.status_code == 204, res.text
+        assert await alice_sees() == ["Printer offline in Building 2"]
