@@ -12,7 +12,9 @@ from __future__ import annotations
 
 import atexit
 import contextlib
+import fcntl
 import json
+import os
 import shutil
 import subprocess
 import tempfile
@@ -41,9 +43,13 @@ class Provider:
     client_secret: str
     process: subprocess.Popen[bytes]
     log_path: Path
+    workdir: Path
 
     def log(self) -> str:
-        return self.log_path.read_text(errors="replace")
+        try:
+            return self.log_path.read_text(errors="replace")
+        except OSError:
+            return ""
 
     def stop(self) -> None:
         if self in _RUNNING:
@@ -55,18 +61,29 @@ class Provider:
             except subprocess.TimeoutExpired:
                 self.process.kill()
                 self.process.wait(10)
+        shutil.rmtree(self.workdir, ignore_errors=True)
 
 
 def _ensure_node_modules() -> None:
     if shutil.which("node") is None or shutil.which("npm") is None:
         raise RuntimeError("node and npm are needed for the OpenID Connect provider")
-    if (PROVIDER_DIR / "node_modules" / "oidc-provider" / "package.json").exists():
+    marker = PROVIDER_DIR / "node_modules" / "oidc-provider" / "package.json"
+    if marker.exists():
         return
-    run = subprocess.run(["npm", "ci", "--no-audit", "--no-fund"], cwd=PROVIDER_DIR,
-                         capture_output=True, text=True, timeout=600, check=False)
-    if run.returncode != 0:
-        raise RuntimeError(f"npm ci failed in {PROVIDER_DIR}:\n{run.stdout[-3000:]}"
-                           f"\n{run.stderr[-3000:]}")
+    # the same lock as tests/identity/oidc_fixtures.py: one npm ci at a time
+    lock_path = Path(tempfile.gettempdir()) / f"portalis-oidc-npm-{os.getuid()}.lock"
+    with lock_path.open("w") as lock:
+        fcntl.flock(lock, fcntl.LOCK_EX)
+        try:
+            if marker.exists():
+                return
+            run = subprocess.run(["npm", "ci", "--no-audit", "--no-fund"], cwd=PROVIDER_DIR,
+                                 capture_output=True, text=True, timeout=600, check=False)
+            if run.returncode != 0 or not marker.exists():
+                raise RuntimeError(f"npm ci failed in {PROVIDER_DIR}:\n{run.stdout[-3000:]}"
+                                   f"\n{run.stderr[-3000:]}")
+        finally:
+            fcntl.flock(lock, fcntl.LOCK_UN)
 
 
 def start_provider(redirect_uris: list[str], client_secret: str = "secret-portal",
@@ -83,13 +100,14 @@ def start_provider(redirect_uris: list[str], client_secret: str = "secret-portal
     with log_path.open("wb") as log:
         process = subprocess.Popen(command, cwd=PROVIDER_DIR, stdin=subprocess.DEVNULL,
                                    stdout=log, stderr=subprocess.STDOUT)
-    provider = Provider("", CLIENT_ID, client_secret, process, log_path)
+    provider = Provider("", CLIENT_ID, client_secret, process, log_path, workdir)
     _RUNNING.append(provider)
     deadline = time.monotonic() + timeout
     while True:
         if process.poll() is not None:
+            log = provider.log()
             provider.stop()
-            raise RuntimeError(f"the provider exited:\n{provider.log()}")
+            raise RuntimeError(f"the provider exited:\n{log}")
         if ready.exists():
             with contextlib.suppress(ValueError, httpx.HTTPError):
                 provider.issuer = json.loads(ready.read_text())["issuer"]
@@ -97,8 +115,9 @@ def start_provider(redirect_uris: list[str], client_secret: str = "secret-portal
                              timeout=2).status_code == 200:
                     return provider
         if time.monotonic() > deadline:
+            log = provider.log()
             provider.stop()
-            raise RuntimeError(f"the provider did not start:\n{provider.log()}")
+            raise RuntimeError(f"the provider did not start:\n{log}")
         time.sleep(0.05)
 
 

@@ -32,6 +32,12 @@ async def test_admin_needs_its_own_staff_login(database_url: str) -> None:
         assert res.status_code == 307 and res.headers["location"] == "/admin/"
         res = await portal.get("/admin/")
         assert res.status_code == 200 and "<html" in res.text.lower()
+        # the kernel's site resolution does not run for the mount: it answers on a host
+        # that is bound to no portal too (restrict /admin at the reverse proxy)
+        res = await portal.get("/admin/public/meta/", headers={"host": "unbound.example"})
+        assert res.status_code == 200
+        assert (await portal.get("/_kb/search", headers={"host": "unbound.example"})
+                ).status_code == 404
         assert (await portal.get("/admin/api/tables/")).status_code == 401
         # a portal contact (the test sign-in) has no access at all
         res = await portal.get("/admin/api/tables/", who=ALICE)
