@@ -18,7 +18,7 @@ from portalis.core.principal import Principal
 from portalis.core.services import Services
 from portalis.core.sites import Site
 
-__all__ = ["before_request", "current_principal", "current_site", "services_of"]
+__all__ = ["before_request", "current_principal", "current_site", "gate_mount", "services_of"]
 
 EXEMPT_PREFIXES = ("/_static/", "/_health")
 
@@ -58,6 +58,26 @@ async def before_request(request: Request[Any, Any, Any]) -> Response[Any] | Non
     answer = await first_result(services.pm, "portalis_principal_resolved", request=request,
                                 principal=principal, services=services)
     return answer  # type: ignore[no-any-return]
+
+
+async def gate_mount(scope: Any, receive: Any, send: Any) -> bool:
+    """Run the request flow for an ASGI mount (Litestar runs mounts without
+    ``before_request``): an unknown host, a blocked address or a domain redirect is
+    answered here. Returns True when the request was answered; a mount then stops."""
+    from portalis.core.errors import PortalisError
+    from portalis.core.web.errors import portalis_error
+
+    if scope["type"] != "http":
+        return False
+    request: Request[Any, Any, Any] = Request(scope, receive)
+    try:
+        answer = await before_request(request)
+    except PortalisError as exc:
+        answer = portalis_error(request, exc)
+    if answer is None:
+        return False
+    await answer.to_asgi_response(app=scope.get("app"), request=request)(scope, receive, send)
+    return True
 
 
 async def current_site(request: Request[Any, Any, Any]) -> Site:

@@ -39,6 +39,7 @@ from starlette.responses import HTMLResponse, JSONResponse, RedirectResponse, Re
 from starlette.routing import Route
 
 from portalis.core.plugins import combined
+from portalis.core.web.flow import gate_mount
 from portalis.plugins.admin.portal_writes import portal_write
 from portalis.plugins.admin.tables import AUTH_TABLES, admin_tables
 
@@ -157,6 +158,9 @@ def make_admin_handler(plugins: list[str], site_name: str = "Portalis admin") ->
     @asgi(PREFIX, is_mount=True, copy_scope=True, opt={"exclude_from_csrf": True},
           include_in_schema=False)
     async def admin_mount(scope: Scope, receive: Receive, send: Send) -> None:
+        # host validation, IP filter and domain redirects apply to the admin as well
+        if await gate_mount(scope, receive, send):
+            return
         services = scope["app"].state.services
         rest = scope["path"] or "/"
         raw = bytes(scope.get("raw_path") or b"")

@@ -32,10 +32,10 @@ async def test_admin_needs_its_own_staff_login(database_url: str) -> None:
         assert res.status_code == 307 and res.headers["location"] == "/admin/"
         res = await portal.get("/admin/")
         assert res.status_code == 200 and "<html" in res.text.lower()
-        # the kernel's site resolution does not run for the mount: it answers on a host
-        # that is bound to no portal too (restrict /admin at the reverse proxy)
+        # the kernel's request flow runs for the mount too: a host bound to no portal
+        # is refused before the admin sees the request
         res = await portal.get("/admin/public/meta/", headers={"host": "unbound.example"})
-        assert res.status_code == 200
+        assert res.status_code == 404 and "not bound to any portal" in res.text
         assert (await portal.get("/_kb/search", headers={"host": "unbound.example"})
                 ).status_code == 404
         assert (await portal.get("/admin/api/tables/")).status_code == 401
@@ -245,3 +245,13 @@ async def test_role_given_in_the_admin_widens_what_the_contact_sees(database_url
         res = await portal.send("DELETE", f"/admin/api/tables/portalis_contact_role/{link}/")
         assert res.status_code == 204, res.text
         assert await alice_sees() == ["Printer offline in Building 2"]
+
+
+async def test_ip_restrictions_cover_the_admin(database_url: str) -> None:
+    async with running_portal(database_url, plugins=[*PLUGINS, "ipfilter"]) as portal:
+        await portal.apply(CASES_SITE.replace(
+            "settings:\n", "settings:\n  IpRestrictions/Allow: 10.0.0.0/8\n", 1))
+        res = await portal.get("/admin/public/meta/")  # the test client is 127.0.0.1
+        assert res.status_code == 403
+        res = await portal.get("/_lists/cases")
+        assert res.status_code == 403
