@@ -18,20 +18,16 @@ set, DESIGN.md, Forums):
 
 from __future__ import annotations
 
-import email
-import email.policy
 import functools
 import re
-import socket
-import threading
 from collections.abc import AsyncIterator, Iterator
 from contextlib import asynccontextmanager, contextmanager
 from email.message import EmailMessage
 from typing import Any
 
-from aiosmtpd.controller import Controller
-
 from tests.support.portal import Portal, running_portal
+from tests.support.smtp import Mailbox as SmtpMailbox
+from tests.support.smtp import smtp_server as run_smtp
 
 __all__ = ["ALICE", "BOB", "CAROL", "DAVE", "JSON", "MO", "NEWBIE", "SITE", "ForumPortal",
            "forum_portal"]
@@ -218,34 +214,8 @@ records:
 JSON = {"accept": "application/json"}
 
 
-def free_port() -> int:
-    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as s:
-        s.bind(("127.0.0.1", 0))
-        return int(s.getsockname()[1])
-
-
-class Mailbox:
-    """aiosmtpd handler keeping every message."""
-
-    def __init__(self) -> None:
-        self.messages: list[EmailMessage] = []
-        self._lock = threading.Lock()
-
-    async def handle_DATA(self, server: Any, session: Any, envelope: Any) -> str:
-        msg = email.message_from_bytes(envelope.content, policy=email.policy.default)
-        with self._lock:
-            self.messages.append(msg)  # type: ignore[arg-type]
-        return "250 Message accepted for delivery"
-
-    def to(self, address: str) -> list[EmailMessage]:
-        with self._lock:
-            return [m for m in self.messages if address in str(m["To"])]
-
-    @staticmethod
-    def body(msg: EmailMessage) -> str:
-        part = msg.get_body(("plain",))
-        assert part is not None
-        return str(part.get_content())  # type: ignore[attr-defined]
+class Mailbox(SmtpMailbox):
+    """Every message the portal sent; ``unsubscribe_links`` reads a notification."""
 
     @staticmethod
     def unsubscribe_links(msg: EmailMessage) -> list[str]:
@@ -254,14 +224,8 @@ class Mailbox:
 
 @contextmanager
 def smtp_server() -> Iterator[tuple[Mailbox, int]]:
-    mailbox = Mailbox()
-    port = free_port()
-    controller = Controller(mailbox, hostname="127.0.0.1", port=port)
-    controller.start()
-    try:
-        yield mailbox, port
-    finally:
-        controller.stop()
+    with run_smtp(Mailbox()) as running:
+        yield running
 
 
 def site_text(*, settings: dict[str, str] | None = None, dave_partner: bool = True) -> str:

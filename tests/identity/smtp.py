@@ -4,23 +4,18 @@ to it with the identity plugin, a cheap password hasher and a movable clock."""
 from __future__ import annotations
 
 import datetime as dt
-import email
-import email.policy
 import functools
 import re
-import socket
-import threading
 from collections.abc import AsyncIterator, Iterator
 from contextlib import asynccontextmanager, contextmanager
-from email.message import EmailMessage
 from pathlib import Path
 from typing import Any
-
-from aiosmtpd.controller import Controller
 
 from portalis.plugins.identity.passwords import PasswordHasher
 from portalis.plugins.identity.store import state
 from tests.support.portal import Portal, running_portal
+from tests.support.smtp import Mailbox as SmtpMailbox
+from tests.support.smtp import smtp_server as run_smtp
 
 __all__ = ["CASES", "Clock", "IdentityPortal", "Mailbox", "identity_portal", "smtp_server"]
 
@@ -28,48 +23,8 @@ CASES = (Path(__file__).parent.parent / "sites" / "cases.yaml").read_text()
 CHEAP = PasswordHasher.cheap()
 
 
-def free_port() -> int:
-    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as s:
-        s.bind(("127.0.0.1", 0))
-        return int(s.getsockname()[1])
-
-
-class Mailbox:
-    """aiosmtpd handler that keeps every message (subjects decoded from RFC 2047)."""
-
-    def __init__(self) -> None:
-        self.messages: list[EmailMessage] = []
-        self._lock = threading.Lock()
-
-    async def handle_DATA(self, server: Any, session: Any, envelope: Any) -> str:
-        msg = email.message_from_bytes(envelope.content, policy=email.policy.default)
-        with self._lock:
-            self.messages.append(msg)  # type: ignore[arg-type]
-        return "250 Message accepted for delivery"
-
-    def to(self, address: str) -> list[EmailMessage]:
-        with self._lock:
-            return [m for m in self.messages if address in str(m["To"])]
-
-    def last(self, address: str) -> EmailMessage:
-        found = self.to(address)
-        assert found, f"no mail to {address}; got {[str(m['To']) for m in self.messages]}"
-        return found[-1]
-
-    @staticmethod
-    def subject(msg: EmailMessage) -> str:
-        return str(msg["Subject"])
-
-    @staticmethod
-    def body(msg: EmailMessage) -> str:
-        part = msg.get_body(("plain",))
-        assert part is not None
-        return str(part.get_content())  # type: ignore[attr-defined]
-
-    def link(self, address: str) -> str:
-        urls = re.findall(r"https?://\S+", self.body(self.last(address)))
-        assert urls, "the last mail has no link"
-        return str(urls[0])
+class Mailbox(SmtpMailbox):
+    """Every message the portal sent; ``code`` reads a two-factor code."""
 
     def code(self, address: str) -> str:
         found = re.search(r"\b(\d{6})\b", self.body(self.last(address)))
@@ -79,14 +34,8 @@ class Mailbox:
 
 @contextmanager
 def smtp_server() -> Iterator[tuple[Mailbox, int]]:
-    mailbox = Mailbox()
-    port = free_port()
-    controller = Controller(mailbox, hostname="127.0.0.1", port=port)
-    controller.start()
-    try:
-        yield mailbox, port
-    finally:
-        controller.stop()
+    with run_smtp(Mailbox()) as running:
+        yield running
 
 
 class Clock:

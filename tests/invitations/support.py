@@ -2,20 +2,14 @@
 
 from __future__ import annotations
 
-import email
-import email.policy
-import re
-import socket
-import threading
 from collections.abc import AsyncIterator, Iterator
 from contextlib import asynccontextmanager, contextmanager
-from email.message import EmailMessage
 from typing import Any
 from urllib.parse import parse_qs, urlparse
 
-from aiosmtpd.controller import Controller
-
 from tests.support.portal import Portal, running_portal
+from tests.support.smtp import Mailbox as SmtpMailbox
+from tests.support.smtp import smtp_server as run_smtp
 
 __all__ = ["SITE", "Mailbox", "invitations_portal", "site_with", "smtp_server"]
 
@@ -108,40 +102,8 @@ def site_with(settings: dict[str, str] | None = None, *, manager_permission: boo
             .replace("#PERMISSIONS#", MANAGER_PERMISSION if manager_permission else ""))
 
 
-def free_port() -> int:
-    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as s:
-        s.bind(("127.0.0.1", 0))
-        return int(s.getsockname()[1])
-
-
-class Mailbox:
-    """aiosmtpd handler keeping every message."""
-
-    def __init__(self) -> None:
-        self.messages: list[EmailMessage] = []
-        self._lock = threading.Lock()
-
-    async def handle_DATA(self, server: Any, session: Any, envelope: Any) -> str:
-        msg = email.message_from_bytes(envelope.content, policy=email.policy.default)
-        with self._lock:
-            self.messages.append(msg)  # type: ignore[arg-type]
-        return "250 Message accepted for delivery"
-
-    def to(self, address: str) -> list[EmailMessage]:
-        with self._lock:
-            return [m for m in self.messages if address in str(m["To"])]
-
-    def body(self, msg: EmailMessage) -> str:
-        part = msg.get_body(("plain",))
-        assert part is not None
-        return str(part.get_content())  # type: ignore[attr-defined]
-
-    def link(self, address: str) -> str:
-        found = self.to(address)
-        assert found, f"no mail to {address}"
-        urls = re.findall(r"https?://\S+", self.body(found[-1]))
-        assert urls, "the last mail has no link"
-        return str(urls[0])
+class Mailbox(SmtpMailbox):
+    """Every message the portal sent; ``param`` reads a query parameter of a link."""
 
     def param(self, address: str, name: str) -> str:
         return parse_qs(urlparse(self.link(address)).query)[name][0]
@@ -149,14 +111,8 @@ class Mailbox:
 
 @contextmanager
 def smtp_server() -> Iterator[tuple[Mailbox, int]]:
-    mailbox = Mailbox()
-    port = free_port()
-    controller = Controller(mailbox, hostname="127.0.0.1", port=port)
-    controller.start()
-    try:
-        yield mailbox, port
-    finally:
-        controller.stop()
+    with run_smtp(Mailbox()) as running:
+        yield running
 
 
 class InvPortal:
