@@ -12,6 +12,7 @@ from typing import Any, TypeVar
 import click
 import yaml
 
+from portalis.core.commands import with_services
 from portalis.core.config import Config
 from portalis.core.errors import PortalisError
 
@@ -33,15 +34,6 @@ def _config(ctx: click.Context) -> Config:
     return ctx.obj["config"]  # type: ignore[no-any-return]
 
 
-async def _with_services(config: Config, fn: Callable[[Any], Awaitable[T]]) -> T:
-    from portalis.core.services import Services
-
-    services = Services.build(config)
-    await services.start()
-    try:
-        return await fn(services)
-    finally:
-        await services.stop()
 
 
 def plugin_apps(config: Config) -> list[str]:
@@ -95,7 +87,7 @@ def site_apply(ctx: click.Context, file: Any) -> None:
     async def go(services: Any) -> int:
         return await apply_site(services, data)
 
-    website_id = _run(lambda: _with_services(_config(ctx), go))
+    website_id = _run(lambda: with_services(_config(ctx), go))
     click.echo(f"applied website {data['website']['key']!r} (id {website_id})")
 
 
@@ -107,7 +99,7 @@ def site_export(ctx: click.Context, website: str, output: Any) -> None:
     """Write WEBSITE (its key) as a site file."""
     from portalis.core.sitefile import export_site
 
-    data = _run(lambda: _with_services(_config(ctx), lambda s: export_site(s, website)))
+    data = _run(lambda: with_services(_config(ctx), lambda s: export_site(s, website)))
     yaml.safe_dump(data, output, sort_keys=False, allow_unicode=True)
 
 
@@ -126,7 +118,7 @@ def perms_explain(ctx: click.Context, site_key: str | None, email: str | None,
     """Which permissions grant what on TABLE to a contact, and the SQL of each privilege."""
     from portalis.core.explain import explain
 
-    text = _run(lambda: _with_services(_config(ctx),
+    text = _run(lambda: with_services(_config(ctx),
                                        lambda s: explain(s, site_key, email, table)))
     click.echo(text)
 
@@ -138,7 +130,7 @@ def check(ctx: click.Context) -> None:
     the fix), 0 when every website is clean."""
     from portalis.core.check import check_all
 
-    findings = _run(lambda: _with_services(_config(ctx), check_all))
+    findings = _run(lambda: with_services(_config(ctx), check_all))
     for finding in findings:
         click.echo(str(finding))
     if findings:
@@ -158,7 +150,7 @@ def outbox(ctx: click.Context, limit: int) -> None:
             'SELECT "created", "recipient", "subject", "body" FROM "portalis_outbox" '
             'ORDER BY "id" DESC LIMIT ?', limit)
 
-    for row in _run(lambda: _with_services(_config(ctx), go)):
+    for row in _run(lambda: with_services(_config(ctx), go)):
         click.echo(f"--- {row['created']}  to {row['recipient']}: {row['subject']}\n{row['body']}")
 
 
@@ -219,7 +211,7 @@ def demo(ctx: click.Context, port: int, reset: bool) -> None:
                 await apply_site(services, load_site_file(DEMO_SITE.read_text()))
                 click.echo("seeded the demo site")
 
-        await _with_services(config, go)
+        await with_services(config, go)
 
     _run(seed)
     click.echo(DEMO_SITE.with_name("demo-users.txt").read_text())

@@ -55,19 +55,8 @@ def create_user(ctx: click.Context, username: str, email: str, password: str,
 @click.pass_context
 def touch(ctx: click.Context) -> None:
     """Mark every website's configuration changed (after raw SQL edits)."""
-    from portalis.core.services import Services
+    from portalis.core.commands import run_with_services
     from portalis.plugins.admin.mount import bump_all
 
-    obj = ctx.find_object(dict) or {}
-    config: Any = obj.get("config") or Config.load()
-
-    async def go() -> None:
-        services = Services.build(config)
-        await services.start()
-        try:
-            await bump_all(services)
-        finally:
-            await services.stop()
-
-    asyncio.run(go())
+    run_with_services(ctx, bump_all)
     click.echo("configuration versions bumped")

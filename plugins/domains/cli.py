@@ -2,16 +2,14 @@
 
 from __future__ import annotations
 
-import asyncio
 import sys
-from collections.abc import Awaitable, Callable
 from pathlib import Path
 from typing import Any, TypeVar
 
 import click
 
-from portalis.core import PortalisError
-from portalis.core.config import Config
+from portalis.core.commands import run_with_services as _run
+from portalis.core.commands import site_by_key as _site
 from portalis.plugins.domains.proxyconf import render_caddyfile, render_nginx
 from portalis.plugins.domains.service import (
     add_binding,
@@ -28,31 +26,6 @@ __all__ = ["domains"]
 T = TypeVar("T")
 
 
-def _run(ctx: click.Context, fn: Callable[[Any], Awaitable[T]]) -> T:
-    from portalis.core.services import Services
-
-    obj = ctx.find_object(dict) or {}
-    config = obj.get("config") or Config.load()
-
-    async def go() -> T:
-        services = Services.build(config)
-        await services.start()
-        try:
-            return await fn(services)
-        finally:
-            await services.stop()
-
-    try:
-        return asyncio.run(go())
-    except PortalisError as exc:
-        raise click.ClickException(f"{exc.message} ({exc.code})") from None
-
-
-async def _site(services: Any, key: str) -> Any:
-    website_id = await services.sites.website_for_key(key)
-    if website_id is None:
-        raise click.ClickException(f"no website with key {key!r}")
-    return await services.sites.get(website_id)
 
 
 SITE = click.option("--site", "site_key", required=True, help="Website key.")

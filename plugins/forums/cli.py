@@ -2,11 +2,7 @@
 
 from __future__ import annotations
 
-import asyncio
-
 import click
-
-from portalis.core.config import Config
 
 __all__ = ["forums"]
 
@@ -22,17 +18,8 @@ def forums() -> None:
 @click.pass_context
 def send_notifications_command(ctx: click.Context, limit: int) -> None:
     """Send one email per subscriber with the new posts it may read."""
-    from portalis.core.services import Services
+    from portalis.core.commands import run_with_services
     from portalis.plugins.forums.notify import send_notifications
 
-    async def go() -> int:
-        root = ctx.find_root().obj or {}
-        services = Services.build(root.get("config") or Config.load())
-        await services.start()
-        try:
-            return await send_notifications(services, limit=limit)
-        finally:
-            await services.stop()
-
-    sent = asyncio.run(go())
+    sent = run_with_services(ctx, lambda services: send_notifications(services, limit=limit))
     click.echo(f"{sent} notification email(s) sent")

@@ -2,15 +2,14 @@
 
 from __future__ import annotations
 
-import asyncio
-from collections.abc import Awaitable, Callable
 from typing import Any, TypeVar
 
 import click
 
-from portalis.core import PortalisError, Principal
+from portalis.core import Principal
+from portalis.core.commands import run_with_services as _run
+from portalis.core.commands import site_by_key as _site
 from portalis.core.conditions import Cmp
-from portalis.core.config import Config
 from portalis.plugins.invitations.redemption import create_invitation, link
 from portalis.plugins.invitations.store import Store
 
@@ -19,31 +18,6 @@ __all__ = ["invitations"]
 T = TypeVar("T")
 
 
-def _run(ctx: click.Context, fn: Callable[[Any], Awaitable[T]]) -> T:
-    from portalis.core.services import Services
-
-    obj = ctx.find_object(dict) or {}
-    config = obj.get("config") or Config.load()
-
-    async def go() -> T:
-        services = Services.build(config)
-        await services.start()
-        try:
-            return await fn(services)
-        finally:
-            await services.stop()
-
-    try:
-        return asyncio.run(go())
-    except PortalisError as exc:
-        raise click.ClickException(f"{exc.message} ({exc.code})") from None
-
-
-async def _site(services: Any, key: str) -> Any:
-    website_id = await services.sites.website_for_key(key)
-    if website_id is None:
-        raise click.ClickException(f"no website with key {key!r}")
-    return await services.sites.get(website_id)
 
 
 async def _by_key(services: Any, site: Any, table: str, key: str) -> int:

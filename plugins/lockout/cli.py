@@ -2,16 +2,14 @@
 
 from __future__ import annotations
 
-import asyncio
 import datetime as dt
-from collections.abc import Awaitable, Callable
 from typing import Any, TypeVar
 
 import click
 
 from portalis.core import Principal
+from portalis.core.commands import run_with_services as _run
 from portalis.core.conditions import Cmp
-from portalis.core.config import Config
 from portalis.core.records import normalise_email
 from portalis.plugins.lockout.policy import state, unlock
 from portalis.plugins.lockout.store import LockoutStore
@@ -21,21 +19,6 @@ __all__ = ["lockout"]
 T = TypeVar("T")
 
 
-def _run(ctx: click.Context, fn: Callable[[Any], Awaitable[T]]) -> T:
-    from portalis.core.services import Services
-
-    obj = ctx.find_object(dict) or {}
-    config = obj.get("config") or Config.load()
-
-    async def go() -> T:
-        services = Services.build(config)
-        await services.start()
-        try:
-            return await fn(services)
-        finally:
-            await services.stop()
-
-    return asyncio.run(go())
 
 
 async def _website(services: Any, key: str) -> int:

@@ -2,12 +2,9 @@
 
 from __future__ import annotations
 
-import asyncio
 from typing import Any
 
 import click
-
-from portalis.core.config import Config
 
 __all__ = ["selfservice"]
 
@@ -21,19 +18,8 @@ def selfservice() -> None:
 @click.pass_context
 def reindex(ctx: click.Context) -> None:
     """Rebuild the knowledge-base full-text index from the article table."""
-    from portalis.core.services import Services
+    from portalis.core.commands import run_with_services
     from portalis.plugins.selfservice.search import rebuild
 
-    obj = ctx.find_object(dict) or {}
-    config = obj.get("config") or Config.load()
-
-    async def go() -> int:
-        services = Services.build(config)
-        await services.start()
-        try:
-            return await rebuild(services)
-        finally:
-            await services.stop()
-
-    count: Any = asyncio.run(go())
+    count: Any = run_with_services(ctx, rebuild)
     click.echo(f"indexed {count} articles")
