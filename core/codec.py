@@ -29,18 +29,17 @@ def encode(value: Any, dialect: str) -> Any:
 
 
 def decode_row(table: PortalTable, row: dict[str, Any], dialect: str) -> dict[str, Any]:
-    """Turn a raw row into Python values (bools, aware datetimes)."""
+    """Turn a raw row into Python values (bools, aware datetimes), in place."""
     if dialect != "sqlite":
         return row
-    for name, value in row.items():
+    # only the table's bool and datetime columns need work (precomputed per table)
+    for name, kind in table.sqlite_decoders:
+        value = row.get(name)
         if value is None:
             continue
-        info = table.columns.get(name)
-        if info is None:
-            continue
-        if info.kind == "bool":
+        if kind == "bool":
             row[name] = bool(value)
-        elif info.kind == "datetime" and isinstance(value, str):
+        elif isinstance(value, str):
             parsed = dt.datetime.fromisoformat(value)
             row[name] = parsed if parsed.tzinfo else parsed.replace(tzinfo=dt.UTC)
     return row

@@ -43,6 +43,13 @@ __all__ = ["MAX_PAGE", "Page", "Records", "normalise_email"]
 MAX_PAGE = 5000
 
 
+def _union_worthy(read: Predicate) -> bool:
+    """Whether a read predicate is better run as a union of its grants: several
+    branches, at most one of them through a parent row (``EXISTS``), which no index on
+    the table itself serves (two or more would each scan)."""
+    return len(read.branches) > 1 and sum(not b.direct for b in read.branches) <= 1
+
+
 def normalise_email(email: str) -> str:
     """Unicode NFKC, surrounding whitespace removed, case-folded."""
     return unicodedata.normalize("NFKC", email).strip().casefold()
@@ -128,28 +135,48 @@ class Records:
             pred = await self.predicate(principal, table.name, privilege)
             select.append(f"CASE WHEN {pred.sql} THEN 1 ELSE 0 END AS {q('_can_' + privilege)}")
             params.extend(pred.bind(principal))
-        wheres = ['t0."website" = ?']
-        params.append(principal.website_id)
-        if not read.is_true:
-            wheres.append(read.sql)
-            params.extend(read.bind(principal))
+        # the conditions every row of the page meets besides the permission predicate
+        extra: list[str] = []
+        extra_params: list[Any] = []
         if where is not None:
             sql, p = compile_condition(where, table, "t0", q, dialect)
-            wheres.append(f"({sql})")
-            params.extend(encode(v, dialect) for v in p)
+            extra.append(f"({sql})")
+            extra_params.extend(encode(v, dialect) for v in p)
         if search and search.strip():
             sql, p = self._search(table, search, search_columns or table.search_columns)
-            wheres.append(sql)
-            params.extend(p)
+            extra.append(sql)
+            extra_params.extend(p)
         walk = order if direction == "n" else [(c, not d) for c, d in order]
         if keyset is not None:
             nullable = frozenset(c for c, info in table.columns.items() if info.nullable)
             sql, p = keyset_condition(walk, keyset, "t0", q, dialect, nullable)
-            wheres.append(sql)
-            params.extend(p)
+            extra.append(sql)
+            extra_params.extend(p)
         order_sql = ", ".join(f"t0.{q(c)} {'DESC' if d else 'ASC'}" for c, d in walk)
-        text = (f"SELECT {', '.join(select)} FROM {q(table.sql_name)} t0 "
-                f"WHERE {' AND '.join(wheres)} ORDER BY {order_sql} LIMIT {int(limit) + 1}")
+        page_sql = f"ORDER BY {order_sql} LIMIT {int(limit) + 1}"
+        source = q(table.sql_name)
+        if _union_worthy(read):
+            # One branch per grant, each answered by its own index in page order and
+            # cut to one page; their ids united, the page taken from the union.
+            # Same rows as the OR below (tests/kernel/test_permissions_differential.py).
+            parts = []
+            for i, branch in enumerate(read.branches):
+                conds = ' AND '.join(['t0."website" = ?', f"({branch.sql})", *extra])
+                parts.append(f'SELECT "id" FROM (SELECT t0."id" FROM {source} t0 '
+                             f"WHERE {conds} {page_sql}) b{i}")
+                params.extend([principal.website_id, *branch.bind(principal), *extra_params])
+            text = (f"SELECT {', '.join(select)} FROM {source} t0 "
+                    f"JOIN ({' UNION '.join(parts)}) k ON t0.\"id\" = k.\"id\" {page_sql}")
+        else:
+            wheres = ['t0."website" = ?']
+            params.append(principal.website_id)
+            if not read.is_true:
+                wheres.append(read.sql)
+                params.extend(read.bind(principal))
+            wheres.extend(extra)
+            params.extend(extra_params)
+            text = (f"SELECT {', '.join(select)} FROM {source} t0 "
+                    f"WHERE {' AND '.join(wheres)} {page_sql}")
         raw = await self._db.fetch(text, *params)
         more = len(raw) > limit
         raw = raw[:limit]

@@ -11,6 +11,7 @@ they are found from the Piccolo ``ForeignKey`` columns and named after the colum
 from __future__ import annotations
 
 import datetime as dt
+import functools
 from collections.abc import Iterable
 from dataclasses import dataclass, field
 from typing import Any
@@ -88,6 +89,12 @@ class PortalTable:
     personal_data: bool
     search_columns: tuple[str, ...]
     title_column: str
+
+    @functools.cached_property
+    def sqlite_decoders(self) -> tuple[tuple[str, str], ...]:
+        """(column, kind) of the columns SQLite returns in another type (bool, datetime)."""
+        return tuple((c.name, c.kind) for c in self.columns.values()
+                     if c.kind in ("bool", "datetime"))
 
     @property
     def writable_columns(self) -> list[str]:

@@ -25,6 +25,9 @@ class Renderer:
         # template files are part of the installed code: no stat() per render unless asked
         loader = CachingFileSystemLoader(dirs, auto_reload=auto_reload)
         self.env = Environment(loader=loader, autoescape=True)
+        self.auto_reload = auto_reload
+        self.layouts: dict[tuple[Any, ...], tuple[str, str]] = {}
+        """Rendered layouts split around their content (see ``core/web/pages.py``)."""
 
     def render(self, name: str, **context: Any) -> str:
         return self.env.get_template(name).render(**context)

@@ -29,20 +29,47 @@ from litestar import Litestar, Request, get
 
 from portalis.core.db import DatabaseURL
 
-__all__ = ["API_SQL", "LIST_SQL", "create"]
+__all__ = ["API_NEXT_SQL", "API_SQL", "LIST_NEXT_SQL", "LIST_SQL", "api_params", "create",
+           "list_params", "union_sql"]
 
 _PRED = '((t0."customer" = ?) OR (t0."account" = ?))'
 _COLS = 't0."id", t0."title", t0."status", t0."priority"'
-LIST_SQL = (
-    f'SELECT {_COLS}, t0."modified", CASE WHEN {_PRED} THEN 1 ELSE 0 END AS "_can_write", '
-    'CASE WHEN 1=0 THEN 1 ELSE 0 END AS "_can_delete" FROM "case" t0 '
-    f'WHERE t0."website" = ? AND {_PRED}{{keyset}} '
-    'ORDER BY t0."modified" DESC, t0."id" DESC LIMIT 21')
-LIST_KEYSET = (' AND (((t0."modified" < ? OR t0."modified" IS NULL)) OR '
-               '(t0."modified" = ? AND (t0."id" < ? OR t0."id" IS NULL)))')
-API_SQL = (f'SELECT {_COLS}, t0."customer", t0."account", t0."modified" FROM "case" t0 '
-           f'WHERE t0."website" = ? AND {_PRED}{{keyset}} ORDER BY t0."id" ASC LIMIT 21')
-API_KEYSET = ' AND ((t0."id" > ?))'
+LIST_COLS = (f'{_COLS}, t0."modified", CASE WHEN {_PRED} THEN 1 ELSE 0 END AS "_can_write", '
+             'CASE WHEN 1=0 THEN 1 ELSE 0 END AS "_can_delete"')
+API_COLS = f'{_COLS}, t0."customer", t0."account", t0."modified"'
+LIST_ORDER = 'ORDER BY t0."modified" DESC, t0."id" DESC LIMIT 21'
+API_ORDER = 'ORDER BY t0."id" ASC LIMIT 21'
+LIST_KEYSET = ' AND (t0."modified", t0."id") < (?, ?)'
+API_KEYSET = ' AND (t0."id") > (?)'
+
+
+def union_sql(columns: str, order: str, keyset: str) -> str:
+    """The page statement ``records.list`` runs for a contact holding Contact and
+    Account scope: one branch per scope in page order, cut to a page, their ids united
+    (``tests/loadtests/test_baseline_sql.py`` checks it is the kernel's, byte for byte)."""
+    branches = " UNION ".join(
+        f'SELECT "id" FROM (SELECT t0."id" FROM "case" t0 WHERE t0."website" = ? AND '
+        f'(t0."{column}" = ?){keyset} {order}) b{i}'
+        for i, column in enumerate(("customer", "account")))
+    return f'SELECT {columns} FROM "case" t0 JOIN ({branches}) k ON t0."id" = k."id" {order}'
+
+
+LIST_SQL = union_sql(LIST_COLS, LIST_ORDER, "")
+LIST_NEXT_SQL = union_sql(LIST_COLS, LIST_ORDER, LIST_KEYSET)
+API_SQL = union_sql(API_COLS, API_ORDER, "")
+API_NEXT_SQL = union_sql(API_COLS, API_ORDER, API_KEYSET)
+
+
+def list_params(website: int, contact: int, account: int, keyset: list[Any]) -> list[Any]:
+    """Parameters of LIST_SQL / LIST_NEXT_SQL, in the kernel's order."""
+    return [contact, account, website, contact, *keyset, website, account, *keyset]
+
+
+def api_params(website: int, contact: int, account: int, keyset: list[Any]) -> list[Any]:
+    """Parameters of API_SQL / API_NEXT_SQL, in the kernel's order."""
+    return [website, contact, *keyset, website, account, *keyset]
+
+
 PAGE = 20
 
 
@@ -115,21 +142,21 @@ def create() -> Litestar:
     bare = Bare(os.environ["PORTALIS_DATABASE_URL"])
 
     def when(value: str) -> Any:
+        moment = dt.datetime.fromisoformat(value)
         if bare.sqlite:  # the kernel's text encoding of a UTC timestamp
-            return value.replace("T", " ")
-        return dt.datetime.fromisoformat(value)
+            return moment.strftime("%Y-%m-%d %H:%M:%S.%f+00:00")
+        return moment
 
     @get("/_lists/cases")
     async def list_cases(request: Request[Any, Any, Any]) -> dict[str, Any]:
         contact, account = _ids(request)
         cursor = request.query_params.get("cursor")
-        params: list[Any] = [contact, account, bare.website, contact, account]
-        keyset = ""
+        keyset: list[Any] = []
         if cursor:
             modified, rid = _uncursor(cursor)
-            keyset = LIST_KEYSET
-            params += [when(modified), when(modified), rid]
-        rows = await bare.fetch(LIST_SQL.format(keyset=keyset), *params)
+            keyset = [when(modified), rid]
+        rows = await bare.fetch(LIST_NEXT_SQL if cursor else LIST_SQL,
+                                *list_params(bare.website, contact, account, keyset))
         nxt = None
         if len(rows) > PAGE:
             rows = rows[:PAGE]
@@ -142,12 +169,9 @@ def create() -> Litestar:
         contact, account = _ids(request)
         top = request.query_params.get("$top")
         skiptoken = request.query_params.get("$skiptoken")
-        params: list[Any] = [bare.website, contact, account]
-        keyset = ""
-        if skiptoken:
-            keyset = API_KEYSET
-            params += _uncursor(skiptoken)
-        rows = await bare.fetch(API_SQL.format(keyset=keyset), *params)
+        keyset = _uncursor(skiptoken) if skiptoken else []
+        rows = await bare.fetch(API_NEXT_SQL if skiptoken else API_SQL,
+                                *api_params(bare.website, contact, account, keyset))
         body: dict[str, Any] = {"value": rows[:PAGE]}
         if len(rows) > PAGE:
             token = _cursor([rows[PAGE - 1]["id"]])

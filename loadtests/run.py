@@ -132,8 +132,7 @@ class Bench:
         big = asyncio.run(bench_users(url, bigco=True))
         env = {"PORTALIS_DATABASE_URL": url, "PORTALIS_PLUGINS": self.a.plugins,
                "PORTALIS_SECRET_KEY": "bench-secret-key", "PORTALIS_BENCH_LOGIN": self.a.login,
-               "PORTALIS_BENCH_DEPTH": str(self.a.follow),
-               "PORTALIS_BENCH_EXPERIMENTS": self.a.experiments}
+               "PORTALIS_BENCH_DEPTH": str(self.a.follow)}
         logs = self.out / "logs"
         logs.mkdir(parents=True, exist_ok=True)
         portalis = Server("portalis.loadtests.asgi:create", env, workers=self.a.workers,
@@ -265,8 +264,6 @@ def main(argv: list[str] | None = None) -> None:
     p.add_argument("--login", choices=("header", "real"), default="real",
                    help="header: the load-test sign-in; real: POST /_auth/login "
                         "(identity plugin), seeded into separate *-identity databases")
-    p.add_argument("--experiments", default="",
-                   help="candidate kernel fixes to apply to Portalis (see experiments.py)")
     p.add_argument("--reseed", action="store_true")
     p.add_argument("--out", type=Path, default=RESULTS)
     args = p.parse_args(argv)

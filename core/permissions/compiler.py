@@ -35,10 +35,19 @@ FALSE = "1=0"
 
 @dataclass(frozen=True)
 class Predicate:
-    """SQL text over alias ``alias`` and the names of its parameters, in order."""
+    """SQL text over alias ``alias`` and the names of its parameters, in order.
+
+    A predicate that ORs several grants also keeps them apart in ``branches`` (each a
+    predicate of its own), so ``records`` can run one index-friendly query per branch
+    and union the results instead of one OR that no single index answers. ``direct``
+    says the condition tests columns of the row itself (Contact, Account, Self scope),
+    not a parent row through ``EXISTS``.
+    """
 
     sql: str
     params: tuple[str | Literal, ...]
+    branches: tuple[Predicate, ...] = ()
+    direct: bool = False
 
     def bind(self, principal: Principal) -> list[Any]:
         values = {"contact": principal.contact_id, "account": principal.account_id}
@@ -80,8 +89,7 @@ class PredicateCompiler:
 
     def combine(self, policy: Policy, grants: list[Grant], principal: Principal,
                 alias: str) -> Predicate:
-        parts: list[str] = []
-        params: list[str | Literal] = []
+        branches: list[Predicate] = []
         seen: set[tuple[str, tuple[str | Literal, ...]]] = set()
         for grant in sorted(grants, key=lambda g: g.id):
             compiled = self.scope(policy, grant, principal, alias, 0)
@@ -92,13 +100,14 @@ class PredicateCompiler:
             # two grants whose filters differ only in constants compile to the same text
             if (compiled.sql, compiled.params) not in seen:
                 seen.add((compiled.sql, compiled.params))
-                parts.append(compiled.sql)
-                params.extend(compiled.params)
-        if not parts:
+                branches.append(compiled)
+        if not branches:
             return Predicate(FALSE, ())
-        if len(parts) == 1:
-            return Predicate(parts[0], tuple(params))
-        return Predicate("(" + " OR ".join(f"({p})" for p in parts) + ")", tuple(params))
+        if len(branches) == 1:
+            return branches[0]
+        params = tuple(p for b in branches for p in b.params)
+        return Predicate("(" + " OR ".join(f"({b.sql})" for b in branches) + ")", params,
+                         branches=tuple(branches), direct=all(b.direct for b in branches))
 
     def scope(self, policy: Policy, grant: Grant, principal: Principal, alias: str,
               depth: int) -> Predicate | None:
@@ -112,8 +121,9 @@ class PredicateCompiler:
                                         self.quote, self.dialect)
         literals = tuple(Literal(encode(v, self.dialect)) for v in values)
         if pred.is_true:
-            return Predicate(f"({sql})", literals)
-        return Predicate(f"({pred.sql}) AND ({sql})", (*pred.params, *literals))
+            return Predicate(f"({sql})", literals, direct=True)
+        return Predicate(f"({pred.sql}) AND ({sql})", (*pred.params, *literals),
+                         direct=pred.direct)
 
     def _scope(self, policy: Policy, grant: Grant, principal: Principal, alias: str,
                depth: int) -> Predicate | None:
@@ -123,15 +133,15 @@ class PredicateCompiler:
         if grant.scope == "self":
             if principal.contact_id is None:
                 return None
-            return Predicate(f'{alias}."id" = ?', ("contact",))
+            return Predicate(f'{alias}."id" = ?', ("contact",), direct=True)
         if grant.scope in ("contact", "account"):
             pid = principal.contact_id if grant.scope == "contact" else principal.account_id
             if pid is None:
                 return None
             if grant.table == grant.scope and grant.relationship in ("", "self"):
-                return Predicate(f'{alias}."id" = ?', (grant.scope,))
+                return Predicate(f'{alias}."id" = ?', (grant.scope,), direct=True)
             column = policy.relationship_column(grant)
-            return Predicate(f"{alias}.{q(column)} = ?", (grant.scope,))
+            return Predicate(f"{alias}.{q(column)} = ?", (grant.scope,), direct=True)
         # parent scope
         assert grant.parent_id is not None
         parent = policy.grants[grant.parent_id]

@@ -7,11 +7,11 @@ records; ``account``: my account's records). One SQL statement per page.
 
 from __future__ import annotations
 
-import datetime as dt
 from typing import Any
 from urllib.parse import urlencode
 
 from litestar import MediaType, Request, Response, get
+from markupsafe import Markup, escape
 
 from portalis.core.conditions import And, Cmp, Condition
 from portalis.core.errors import InvalidInput, NotFound
@@ -22,11 +22,7 @@ from portalis.core.sites import ListDef, Site
 from portalis.core.web.errors import wants_json
 from portalis.core.web.pages import render_page
 
-__all__ = ["list_page", "run_list"]
-
-
-def _json_value(value: Any) -> Any:
-    return value.isoformat() if isinstance(value, dt.datetime | dt.date) else value
+__all__ = ["list_page", "row_html", "run_list"]
 
 
 async def run_list(records: Records, principal: Principal, site: Site, ld: ListDef, *,
@@ -62,6 +58,35 @@ async def run_list(records: Records, principal: Principal, site: Site, ld: ListD
     )
 
 
+_BADGES = {
+    (False, False): "",
+    (True, False): '<span class="badge bg-secondary">editable</span>',
+    (False, True): ' <span class="badge bg-danger">deletable</span>',
+    (True, True): '<span class="badge bg-secondary">editable</span>'
+                  ' <span class="badge bg-danger">deletable</span>',
+}
+
+
+def row_html(row: dict[str, Any]) -> Markup:
+    """One list row as the kernel's ``list.liquid`` shows it, every value escaped.
+
+    The list template's hot loop, done once in Python: a Liquid loop over 20 rows of
+    cells cost ~2.5 ms here (python-liquid interprets ~3 µs per node), this ~0.1 ms.
+    ``list.liquid`` shows ``rows_html`` (every row, joined); a site's own list template
+    that wants other row markup loops over ``rows`` itself (``row.cells``, ``row.url``,
+    ``row.can_write``, ``row.can_delete``, ``row.html``).
+    ``tests/kernel/test_list_rows.py`` checks it against the same markup in Liquid.
+    """
+    # plain str throughout (Markup + str would escape the markup being built)
+    cells = [str(escape(c)) for c in row["cells"]]
+    if cells and row["url"]:
+        cells[0] = '<a href="' + str(escape(row["url"])) + '">' + cells[0] + "</a>"
+    badges = _BADGES[(bool(row["can_write"]), bool(row["can_delete"]))]
+    return Markup('<tr data-id="' + str(escape(row["id"])) + '">'
+                  + "".join(["<td>" + c + "</td>" for c in cells])
+                  + "\n    <td>" + badges + "</td></tr>")
+
+
 @get("/_lists/{key:str}", name="list_page")
 async def list_page(request: Request[Any, Any, Any], key: str, records: Records,
                     principal: Principal, site: Site, search: str | None = None,
@@ -77,26 +102,35 @@ async def list_page(request: Request[Any, Any, Any], key: str, records: Records,
     def link(cur: str | None) -> str | None:
         return None if cur is None else f"/_lists/{key}?{urlencode({**base, 'cursor': cur})}"
 
-    columns = list(ld.columns) or list(records.s.registry.get(ld.table).columns)
+    table = records.s.registry.get(ld.table)
+    columns = list(ld.columns) or list(table.columns)
+    times = [c for c in dict.fromkeys(["id", *columns]) if table.columns[c].kind == "datetime"]
+    for r in page.rows:  # timestamps in ISO 8601, in JSON and in the cells alike
+        for c in times:
+            if r[c] is not None:
+                r[c] = r[c].isoformat()
     if wants_json(request):
+        # the rows hold exactly id, the list's columns and _can_write/_can_delete
         return Response({
-            "list": ld.key, "table": ld.table,
-            "value": [{c: _json_value(r.get(c)) for c in ["id", *columns]} |
-                      {"_can_write": r["_can_write"], "_can_delete": r["_can_delete"]}
-                      for r in page.rows],
+            "list": ld.key, "table": ld.table, "value": page.rows,
             "next": link(page.next_cursor), "previous": link(page.prev_cursor),
         }, media_type=MediaType.JSON)
+
     def sort_url(column: str) -> str:
         flipped = ("-" if sort == column else "") + column
         return f"/_lists/{key}?{urlencode({**base, 'sort': flipped})}"
 
     header = [{"label": c.replace("_", " ").title(), "sort_url": sort_url(c)} for c in columns]
-    rows = [{"id": r["id"], "cells": ["" if r.get(c) is None else str(_json_value(r.get(c)))
-                                      for c in columns],
-             "url": ld.detail_url.replace("{id}", str(r["id"])) if ld.detail_url else "",
-             "can_write": r["_can_write"], "can_delete": r["_can_delete"]} for r in page.rows]
+    rows = []
+    for r in page.rows:
+        row = {"id": r["id"], "cells": ["" if (v := r[c]) is None else str(v) for c in columns],
+               "url": ld.detail_url.replace("{id}", str(r["id"])) if ld.detail_url else "",
+               "can_write": r["_can_write"], "can_delete": r["_can_delete"]}
+        row["html"] = row_html(row)
+        rows.append(row)
     html = render_page(request, "list.liquid", title=ld.title,
                        list={"key": ld.key, "title": ld.title, "url": f"/_lists/{key}"},
                        columns=header, rows=rows, search=search or "",
+                       rows_html=Markup("\n  ".join(r["html"] for r in rows)),
                        next_url=link(page.next_cursor), prev_url=link(page.prev_cursor))
     return Response(html, media_type=MediaType.HTML)

@@ -21,7 +21,7 @@ from typing import Any
 from urllib.parse import urlencode
 
 from litestar import Request, Response, delete, get, patch, post
-from litestar.params import Parameter
+from litestar.params import QueryParameter
 
 from portalis.core.conditions import Cmp, Condition, Not
 from portalis.core.errors import InvalidInput, NotFound, PermissionDenied
@@ -95,11 +95,11 @@ async def _body(request: Request[Any, Any, Any]) -> dict[str, Any]:
 @get("/_api/{segment:str}", name="webapi_get")
 async def api_get(request: Request[Any, Any, Any], segment: str, records: Records,
                   principal: Principal, site: Site,
-                  select: str | None = Parameter(query="$select", default=None),
-                  top: str | None = Parameter(query="$top", default=None),
-                  orderby: str | None = Parameter(query="$orderby", default=None),
-                  filter_: str | None = Parameter(query="$filter", default=None),
-                  skiptoken: str | None = Parameter(query="$skiptoken", default=None),
+                  select: str | None = QueryParameter(name="$select", default=None),
+                  top: str | None = QueryParameter(name="$top", default=None),
+                  orderby: str | None = QueryParameter(name="$orderby", default=None),
+                  filter_: str | None = QueryParameter(name="$filter", default=None),
+                  skiptoken: str | None = QueryParameter(name="$skiptoken", default=None),
                   ) -> Response[Any]:
     table, rid = _segment(segment)
     fields = _exposed(site, records, table)

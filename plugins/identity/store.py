@@ -30,6 +30,7 @@ __all__ = [
 ]
 
 TOUCH_INTERVAL = dt.timedelta(seconds=60)
+SESSION_CACHE_SIZE = 10_000  # cached session rows per process (then start over)
 
 #: Default factory of the per-app password hasher (tests may replace it).
 DEFAULT_HASHER: Callable[[], PasswordHasher] = PasswordHasher
@@ -48,6 +49,9 @@ class IdentityState:
     clock: Callable[[], dt.datetime] = utcnow
     hasher_factory: Callable[[], PasswordHasher] | None = None
     _hasher: PasswordHasher | None = field(default=None, repr=False)
+    sessions: dict[tuple[int, str], tuple[dt.datetime, dict[str, Any]]] = field(
+        default_factory=dict, repr=False)
+    """Session rows read in the last ``policy_ttl`` seconds (see :meth:`Store.session`)."""
 
     @property
     def hasher(self) -> PasswordHasher:
@@ -120,6 +124,7 @@ class Store:
         """
         token = new_token()
         current = self.now
+        self._forget_sessions()
         now = self._e(current)
         async with self.db.transaction() as conn:
             if replacing:
@@ -137,6 +142,19 @@ class Store:
         return token
 
     async def session(self, website_id: int, session_id: str) -> dict[str, Any] | None:
+        """The session row, cached per process for ``policy_ttl`` seconds like the site
+        configuration and the principals (one statement fewer on nearly every signed-in
+        request). A change made in this process (sign-out, new session, password reset,
+        ``touch``) empties the cache at once; one made by another process applies there
+        within ``policy_ttl`` (default 1 s), as role changes do."""
+        ttl = self.s.config.policy_ttl
+        cache = state(self.s).sessions
+        key = (website_id, session_id)
+        now = self.now
+        if ttl > 0:
+            hit = cache.get(key)
+            if hit is not None and hit[0] > now:
+                return dict(hit[1])
         row = await self.db.fetchrow(
             'SELECT "contact", "created", "last_seen", "email" FROM "identity_session" '
             'WHERE "id" = ? AND "website" = ?', session_id, website_id)
@@ -144,19 +162,30 @@ class Store:
             return None
         row["created"] = as_time(row["created"])
         row["last_seen"] = as_time(row["last_seen"])
+        if ttl > 0:
+            if len(cache) >= SESSION_CACHE_SIZE:
+                cache.clear()
+            cache[key] = (now + dt.timedelta(seconds=ttl), dict(row))
         return row
+
+    def _forget_sessions(self) -> None:
+        """Empty the session cache: called by every write to ``identity_session``."""
+        state(self.s).sessions.clear()
 
     async def touch_session(self, session_id: str, now: dt.datetime) -> None:
         """Slide the idle timeout (callers do this at most once a minute)."""
+        self._forget_sessions()
         await self.db.execute(
             'UPDATE "identity_session" SET "last_seen" = ? WHERE "id" = ? AND "last_seen" < ?',
             self._e(now), session_id, self._e(now - TOUCH_INTERVAL))
 
     async def delete_session(self, session_id: str) -> None:
+        self._forget_sessions()
         await self.db.execute('DELETE FROM "identity_session" WHERE "id" = ?', session_id)
 
     async def end_sessions(self, contact_id: int, *, keep: str | None = None) -> int:
         """End every session of a contact (but ``keep``); returns how many ended."""
+        self._forget_sessions()
         if keep:
             return await self.db.execute(
                 'DELETE FROM "identity_session" WHERE "contact" = ? AND "id" <> ?',
@@ -198,6 +227,7 @@ class Store:
 
     async def email_changed(self, contact_id: int, email: str) -> None:
         """A contact's email changed: unconfirmed again, its links void, sessions relabelled."""
+        self._forget_sessions()
         await self.revoke(contact_id)
         await self.db.execute(
             'UPDATE "identity_credential" SET "email_confirmed" = ? WHERE "contact" = ?',

@@ -182,3 +182,35 @@ async def test_a_session_is_bound_to_its_website(database_url: str) -> None:
             follow_redirects=False)
         assert r.status_code == 303  # not signed in there: sent to the sign-in page
         assert r.headers["location"].startswith("/_auth/login")
+
+
+async def test_session_rows_are_cached_for_policy_ttl_and_sign_out_applies_at_once(
+        database_url: str) -> None:
+    """With ``policy_ttl`` > 0 a process keeps a session row for that long (one statement
+    fewer per request); a session ended by another process ends here within the TTL, and
+    a sign-out in this process applies to the very next request."""
+    async with identity_portal(database_url) as ip:
+        services = ip.portal.services
+        services.config.policy_ttl = 5.0
+        await ip.login(ALICE)
+        assert await ip.cases() == ALICE_CASES
+        before = services.db.statement_count
+        assert await ip.cases() == ALICE_CASES
+        cached = services.db.statement_count - before
+        services.config.policy_ttl = 0.0
+        before = services.db.statement_count
+        assert await ip.cases() == ALICE_CASES
+        assert services.db.statement_count - before == cached + 1  # the session query
+        services.config.policy_ttl = 5.0
+        assert await ip.cases() == ALICE_CASES  # cached again
+        # another process ends the session: this one trusts its copy for policy_ttl only
+        await services.db.execute('DELETE FROM "identity_session"')
+        assert await ip.cases() == ALICE_CASES
+        ip.clock.advance(seconds=6)
+        assert await ip.cases() == []
+        # a sign-out here applies to the next request, cache or not
+        token = set_cookie(await ip.login(ALICE), COOKIE)["value"]
+        assert await ip.cases() == ALICE_CASES
+        assert (await ip.post("/_auth/logout")).status_code == 200
+        ip.client.cookies.set(COOKIE, token, domain="testserver.local")
+        assert await ip.cases() == []
