@@ -63,12 +63,24 @@ async def call_hook(pm: pluggy.PluginManager, name: str, **kwargs: Any) -> list[
     """Call a hook and await every awaitable result; ``None`` results are dropped."""
     results = getattr(pm.hook, name)(**kwargs)
     out = []
-    for result in results:
+    for index, result in enumerate(results):
         if inspect.isawaitable(result):
-            result = await result
+            try:
+                result = await result
+            except BaseException:
+                _close_rest(results[index + 1:])
+                raise
         if result is not None:
             out.append(result)
     return out
+
+
+def _close_rest(results: list[Any]) -> None:
+    """Close the coroutines a failed hook call will never await (no "never awaited"
+    warnings; their plugins simply do not run)."""
+    for result in results:
+        if inspect.iscoroutine(result):
+            result.close()
 
 
 async def first_result(pm: pluggy.PluginManager, name: str, **kwargs: Any) -> Any:

@@ -20,7 +20,7 @@ from portalis.core.records import Records
 from portalis.core.rendering import Renderer
 from portalis.core.services import Services
 from portalis.core.web.errors import EXCEPTION_HANDLERS
-from portalis.core.web.flow import before_request, current_principal, current_site
+from portalis.core.web.flow import before_request, current_principal, current_site, front_door
 from portalis.core.web.lists import list_page
 from portalis.core.web.pages import render_page
 from portalis.core.web.security import security_headers_middleware
@@ -62,7 +62,11 @@ def create_app(config: Config | None = None, *, extra_plugins: tuple[object, ...
         if app.state.owns_services:
             await services.stop()
 
-    async def provide_records(request: Request[Any, Any, Any]) -> Records:
+    # The four dependencies form one chain (services ← site ← principal ← records) on
+    # purpose: Litestar resolves independent dependencies of a handler concurrently in
+    # an anyio task group, which cost ~0.18 ms per request here; a chain resolves them
+    # one after the other for a few microseconds.
+    async def provide_records(principal: Principal) -> Records:
         return services.records
 
     async def provide_services() -> Services:
@@ -80,7 +84,6 @@ def create_app(config: Config | None = None, *, extra_plugins: tuple[object, ...
             "site": Provide(current_site),
         },
         before_request=before_request,
-        middleware=[security_headers_middleware],
         cors_config=CORSConfig(allow_origins=list(config.cors_origins), allow_credentials=True)
         if config.cors_origins else None,
         exception_handlers=EXCEPTION_HANDLERS,
@@ -93,6 +96,9 @@ def create_app(config: Config | None = None, *, extra_plugins: tuple[object, ...
         logging_config=None,
         signature_types=[Principal, Records, Services],
     )
+    # Outside Litestar's router: every HTTP request is gated (host, IP filter, redirects)
+    # and every response hardened, whether a route matches it or not.
+    app.asgi_handler = security_headers_middleware(front_door(app.asgi_handler))
     app.state.services = services
     app.state.renderer = renderer
     logging.getLogger("portalis").setLevel(logging.INFO)

@@ -1,9 +1,20 @@
 """Per-request flow before any handler: website → gates → principal.
 
-Runs as Litestar's ``before_request``: the website is chosen (plugins first, then the
-kernel's host-name match; unknown hosts are refused here, before any handler), gate
-hooks may answer the request (IP filter, redirects), then the principal is resolved
-and kept on ``request.state`` for the ``principal`` dependency.
+Two steps, so that EVERY HTTP request is gated, not only those a route matches:
+
+* :func:`front_door` is an ASGI layer around the whole Litestar app (outside its router,
+  its exception handling, CSRF and CORS): the website is chosen (plugins first, then the
+  kernel's host-name match; unknown hosts are refused here) and the gate hooks may answer
+  the request (IP filter, domain redirects) — for matched routes, unmatched paths (404),
+  wrong methods (405), static files, ASGI mounts and CORS preflights alike. Only
+  ``/_health`` (load-balancer probes, any Host) passes ungated.
+* :func:`before_request` (Litestar's hook, so it runs after routing and after the CSRF
+  middleware) resolves the principal and keeps it on ``request.state`` for the
+  ``principal`` dependency. It gates first itself if the front door did not (an app
+  served without it), never twice.
+
+The front door does nothing the old single hook did not do: the same statements, moved
+earlier (a matched route pays no extra statement).
 """
 
 from __future__ import annotations
@@ -11,16 +22,20 @@ from __future__ import annotations
 from typing import Any
 
 from litestar import Request, Response
+from litestar.types import ASGIApp, Message, Receive, Scope, Send
 
-from portalis.core.errors import NotFound
+from portalis.core.errors import NotFound, PortalisError
 from portalis.core.plugins import first_result
 from portalis.core.principal import Principal
 from portalis.core.services import Services
 from portalis.core.sites import Site
 
-__all__ = ["before_request", "current_principal", "current_site", "gate_mount", "services_of"]
+__all__ = ["before_request", "current_principal", "current_site", "front_door", "gate_mount",
+           "gate_request", "services_of"]
 
-EXEMPT_PREFIXES = ("/_static/", "/_health")
+UNGATED_PREFIXES = ("/_health",)
+NO_PRINCIPAL_PREFIXES = ("/_static/", "/_health")
+GATED = "portalis.gated"  # scope state key: the gates ran for this request
 
 
 def services_of(request: Request[Any, Any, Any]) -> Services:
@@ -40,16 +55,29 @@ async def resolve_site(request: Request[Any, Any, Any], services: Services) -> S
     return await services.sites.get(website_id, refresh=False)
 
 
-async def before_request(request: Request[Any, Any, Any]) -> Response[Any] | None:
-    services = services_of(request)
-    if request.scope["path"].startswith(EXEMPT_PREFIXES):
+async def gate_request(request: Request[Any, Any, Any]) -> Response[Any] | None:
+    """Choose the website and run the gate hooks, once per request: returns the answer
+    of a gate (or raises :class:`NotFound` ``unknown_host``), ``None`` to go on."""
+    state = request.scope["state"]
+    if state.get(GATED):
         return None
+    state[GATED] = True
+    services = services_of(request)
     site = await resolve_site(request, services)
     request.state.site = site
     gate = await first_result(services.pm, "portalis_gate_request", request=request,
                               site=site, services=services)
+    return gate  # type: ignore[no-any-return]
+
+
+async def before_request(request: Request[Any, Any, Any]) -> Response[Any] | None:
+    if request.scope["path"].startswith(NO_PRINCIPAL_PREFIXES):
+        return None
+    gate = await gate_request(request)
     if gate is not None:
-        return gate  # type: ignore[no-any-return]
+        return gate
+    services = services_of(request)
+    site = request.state.site
     principal = await first_result(services.pm, "portalis_resolve_principal",
                                    request=request, site=site, services=services)
     if principal is None:
@@ -60,37 +88,84 @@ async def before_request(request: Request[Any, Any, Any]) -> Response[Any] | Non
     return answer  # type: ignore[no-any-return]
 
 
-async def gate_mount(scope: Any, receive: Any, send: Any) -> bool:
-    """Run the request flow for an ASGI mount (Litestar runs mounts without
-    ``before_request``): an unknown host, a blocked address or a domain redirect is
-    answered here. Returns True when the request was answered; a mount then stops."""
-    from portalis.core.errors import PortalisError
-    from portalis.core.web.errors import portalis_error
+async def _gate_answer(scope: Scope, receive: Receive) -> tuple[Request[Any, Any, Any],
+                                                                 Response[Any] | None]:
+    from portalis.core.web.errors import portalis_error, server_error
 
-    if scope["type"] != "http":
-        return False
+    scope.setdefault("state", {})
     request: Request[Any, Any, Any] = Request(scope, receive)
     try:
-        answer = await before_request(request)
+        return request, await gate_request(request)
     except PortalisError as exc:
-        answer = portalis_error(request, exc)
+        return request, portalis_error(request, exc)
+    except Exception as exc:  # a gate failed: a request id, never a trace
+        return request, server_error(request, exc)
+
+
+def _bodiless(send: Send) -> Send:
+    """``send`` for a HEAD answer: the status and headers, an empty body."""
+
+    async def bodiless(message: Message) -> None:
+        if message["type"] == "http.response.body":
+            if message.get("more_body", False):
+                return
+            message = {"type": "http.response.body", "body": b"", "more_body": False}
+        await send(message)
+
+    return bodiless
+
+
+async def _answer(request: Request[Any, Any, Any], answer: Response[Any], scope: Scope,
+                  receive: Receive, send: Send) -> None:
+    """Send a gate's answer; to HEAD without its body (Litestar refuses to build a HEAD
+    response that has content, so the body is dropped on the way out instead)."""
+    asgi = answer.to_asgi_response(app=None, request=request)
+    await asgi(scope, receive, _bodiless(send) if scope["method"] == "HEAD" else send)
+
+
+def front_door(app: ASGIApp) -> ASGIApp:
+    """Wrap the Litestar app's ASGI handler: gate every HTTP request before routing."""
+
+    async def gated(scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] != "http" or scope["path"].startswith(UNGATED_PREFIXES):
+            await app(scope, receive, send)
+            return
+        request, answer = await _gate_answer(scope, receive)
+        if answer is None:
+            await app(scope, receive, send)
+        else:
+            await _answer(request, answer, scope, receive, send)
+
+    return gated
+
+
+async def gate_mount(scope: Any, receive: Any, send: Any) -> bool:
+    """Gate an ASGI mount's request (Litestar runs mounts without ``before_request``):
+    an unknown host, a blocked address or a domain redirect is answered here. The front
+    door has normally gated it already (then this does nothing). Returns True when the
+    request was answered; a mount then stops. The principal hooks are not consulted."""
+    if scope["type"] != "http" or scope.get("state", {}).get(GATED):
+        return False
+    request, answer = await _gate_answer(scope, receive)
     if answer is None:
         return False
-    await answer.to_asgi_response(app=scope.get("app"), request=request)(scope, receive, send)
+    await _answer(request, answer, scope, receive, send)
     return True
 
 
-async def current_site(request: Request[Any, Any, Any]) -> Site:
+async def current_site(request: Request[Any, Any, Any], services: Services) -> Site:
+    """The ``site`` dependency. It depends on ``services`` (and ``principal`` on it) so
+    that Litestar resolves the chain in order, not concurrently (see ``create_app``)."""
     site = getattr(request.state, "site", None)
     if site is None:
-        site = await resolve_site(request, services_of(request))
+        site = await resolve_site(request, services)
         request.state.site = site
     return site  # type: ignore[no-any-return]
 
 
-async def current_principal(request: Request[Any, Any, Any]) -> Principal:
+async def current_principal(request: Request[Any, Any, Any], site: Site) -> Principal:
+    """The ``principal`` dependency: the one ``before_request`` resolved, else anonymous."""
     principal = getattr(request.state, "principal", None)
     if principal is None:
-        site = await current_site(request)
         principal = services_of(request).anonymous(site)
     return principal  # type: ignore[no-any-return]

@@ -1,7 +1,9 @@
 """Response hardening in one place: security headers on every response.
 
-An ASGI middleware (so error pages, static files and plugin routes get the same
-headers): a Content-Security-Policy with ``frame-ancestors``, ``X-Content-Type-Options:
+An ASGI layer around the whole app (``create_app`` wraps the Litestar app's handler
+with it, outside routing, so error pages of unmatched paths and wrong methods, answers
+of the request gates, static files, mounts and plugin routes all get the same headers):
+a Content-Security-Policy with ``frame-ancestors``, ``X-Content-Type-Options:
 nosniff``, ``Referrer-Policy``, ``Cross-Origin-Opener-Policy``, ``X-Frame-Options``, and
 HSTS when the request arrived over HTTPS. Headers a handler set itself are kept.
 """

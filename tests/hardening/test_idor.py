@@ -70,7 +70,8 @@ async def swept(request: pytest.FixtureRequest, database_url: str) -> AsyncItera
         yield portal
 
 
-async def test_no_route_reveals_or_changes_another_accounts_records(swept: Portal) -> None:
+async def test_no_route_reveals_or_changes_another_accounts_records(
+        swept: Portal, record_property: Any) -> None:
     cases = swept
     foreign = await foreign_rows(cases)
     unreadable = {r["id"] for r in foreign.pop("_unreadable_ids")}
@@ -108,6 +109,10 @@ async def test_no_route_reveals_or_changes_another_accounts_records(swept: Porta
     after.pop("_unreadable_ids")
     assert {t: {r["id"]: r for r in rows} for t, rows in after.items()} == before
     assert requests > 100 and len(unreadable) >= 2
+    for name, value in (("routes_with_ids", len(templates)), ("requests", requests),
+                        ("foreign_records", sum(len(v) for v in before.values())),
+                        ("ids_readable_nowhere", len(unreadable))):
+        record_property(f"sweep:{name}", value)
 
 
 async def test_anonymous_exposure_equals_the_declared_permissions(cases: Portal) -> None:

@@ -18,7 +18,7 @@ from schemathesis.checks import (
     response_schema_conformance,
 )
 
-from tests.hardening.test_crash_safety import prepare
+from tests.hardening.crash import prepare
 from tests.support.server import PortalServer
 
 CHECKS = [not_a_server_error, response_schema_conformance, response_headers_conformance]
@@ -38,7 +38,8 @@ def server(database_url: str) -> Iterator[PortalServer]:
 
 @pytest.mark.parametrize("who", [None, "bob@contoso.example"])
 def test_no_server_errors_and_responses_match_the_schema(server: PortalServer,
-                                                         who: str | None) -> None:
+                                                         who: str | None,
+                                                         record_property: Any) -> None:
     schema = schemathesis.openapi.from_url(f"{server.url}/schema/openapi.json")
     headers = {"x-test-contact": who} if who else {}
     operations = [result.ok() for result in schema.get_all_operations()]
@@ -58,3 +59,5 @@ def test_no_server_errors_and_responses_match_the_schema(server: PortalServer,
 
         run()
     assert len(calls) == len(operations)
+    record_property("sweep:operations", len(operations))
+    record_property("sweep:requests", sum(calls.values()))

@@ -11,6 +11,7 @@ from typing import Any
 
 import pytest
 
+from portalis.core.codec import utcnow
 from portalis.core.plugins import call_hook
 from portalis.plugins.lockout.policy import state
 from tests.support.portal import HOST, Portal, running_portal
@@ -38,10 +39,15 @@ contacts:
 
 
 class Clock:
-    """A clock the test moves by hand (no sleeping)."""
+    """A clock the test moves by hand (no sleeping).
+
+    It starts at the real present (whole seconds): the ``portalis lockout`` commands run
+    on services of their own, with the real clock, and must see the locks the hand clock
+    set as current. (A fixed start date made them see every lock as long over once the
+    real date passed it.)"""
 
     def __init__(self) -> None:
-        self.now = dt.datetime(2026, 11, 23, 9, 0, tzinfo=dt.UTC)
+        self.now = utcnow().replace(microsecond=0)
 
     def __call__(self) -> dt.datetime:
         return self.now

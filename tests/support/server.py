@@ -42,7 +42,9 @@ class PortalServer:
                "PYTHONPATH": str(ROOT)}
         self.proc = subprocess.Popen(
             [sys.executable, "-m", "uvicorn", "--factory", "tests.support.asgi:create",
-             "--host", "127.0.0.1", "--port", str(self.port), "--log-level", "warning"],
+             "--host", "127.0.0.1", "--port", str(self.port), "--log-level", "warning",
+             # keep-alive connections a test client left open must not hold stop()
+             "--timeout-graceful-shutdown", "2"],
             env=env, cwd=ROOT, stdin=subprocess.DEVNULL)
         deadline = time.monotonic() + 60
         while time.monotonic() < deadline:
