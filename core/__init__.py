@@ -12,14 +12,17 @@ from portalis.core.errors import (
 from portalis.core.hookspecs import hookimpl
 from portalis.core.principal import Principal
 from portalis.core.registry import TableSpec
+from portalis.core.uploads import FileTooLarge, UnsupportedFile
 
 __all__ = [
     "Conflict",
+    "FileTooLarge",
     "InvalidInput",
     "NotFound",
     "PermissionDenied",
     "PortalisError",
     "Principal",
     "TableSpec",
+    "UnsupportedFile",
     "hookimpl",
 ]

@@ -16,9 +16,9 @@ import hmac
 import logging
 from collections import defaultdict
 from typing import Any
-from urllib.parse import urlencode
 
 from portalis.core import NotFound, Principal
+from portalis.plugins.forums.links import link as portal_link
 from portalis.plugins.forums.markup import excerpt
 from portalis.plugins.forums.store import Store
 
@@ -42,8 +42,8 @@ def verify_unsubscribe(secret: str, website_id: int, subscription_id: int, conta
 
 def unsubscribe_url(site: Any, secret: str, subscription: dict[str, Any]) -> str:
     token = unsubscribe_token(secret, site.id, subscription["id"], subscription["contact"])
-    query = urlencode({"s": subscription["id"], "c": subscription["contact"], "t": token})
-    return f"https://{site.primary_host}/forums/unsubscribe?{query}"
+    return portal_link(site, "/forums/unsubscribe", s=subscription["id"],
+                       c=subscription["contact"], t=token)
 
 
 async def send_notifications(services: Any, *, website_id: int | None = None,
@@ -96,12 +96,12 @@ async def _send_one(services: Any, store: Store, site: Any, contact_id: int,
             thread = await records.get(principal, "forum_thread", post["thread"])
         except NotFound:
             continue
-        if post["hidden"] or post["pending"]:
+        if post["hidden"] or post["pending"] or thread["pending"]:
             continue
         subscriptions[subscription["id"]] = subscription
         included.append(item["id"])
         titles.add(thread["title"])
-        link = f"https://{site.primary_host}/forums/threads/{thread['id']}#post-{post['id']}"
+        link = portal_link(site, f"/forums/threads/{thread['id']}", f"post-{post['id']}")
         entries.append(f"{thread['title']}\n{excerpt(post['body'], 300)}\n{link}\n")
     if not entries:
         return []

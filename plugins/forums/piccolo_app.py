@@ -8,6 +8,7 @@ from piccolo.conf.apps import AppConfig
 
 from portalis.plugins.forums.tables import (
     Forum,
+    ForumAttachment,
     ForumAudit,
     ForumFlag,
     ForumNotification,
@@ -23,7 +24,7 @@ APP_CONFIG = AppConfig(
     app_name="portalis_forums",
     migrations_folder_path=os.path.join(os.path.dirname(__file__), "piccolo_migrations"),
     table_classes=[Forum, ForumThread, ForumPost, ForumVote, ForumFlag, ForumSubscription,
-                   ForumAudit, ForumNotification],
+                   ForumAudit, ForumNotification, ForumAttachment],
     migration_dependencies=["portalis.core.piccolo_app"],
     commands=[],
 )

@@ -13,7 +13,7 @@ from pathlib import Path
 from typing import Any
 
 from portalis.core import TableSpec, hookimpl
-from portalis.plugins.forums import service
+from portalis.plugins.forums import attachments, rules, service
 from portalis.plugins.forums.tables import Forum, ForumPost, ForumThread
 
 __all__ = [
@@ -54,7 +54,7 @@ def portalis_routes(app_config: Any) -> list[Any]:
 
 @hookimpl
 def portalis_setting_defaults() -> dict[str, str]:
-    return dict(service.SETTING_DEFAULTS)
+    return {**service.SETTING_DEFAULTS, **attachments.SETTING_DEFAULTS}
 
 
 @hookimpl
@@ -67,18 +67,18 @@ async def portalis_record_before_write(action: str, table: str, values: dict[str
                                        existing: dict[str, Any] | None, principal: Any,
                                        services: Any) -> None:
     if table == "forum_post":
-        await service.before_post_write(action, values, existing, principal, services)
+        await rules.before_post_write(action, values, existing, principal, services)
     elif table == "forum_thread":
-        await service.before_thread_write(action, values, existing, principal, services)
+        await rules.before_thread_write(action, values, existing, principal, services)
 
 
 @hookimpl
 async def portalis_record_after_write(action: str, table: str, row: dict[str, Any],
                                       principal: Any, services: Any) -> None:
     if table == "forum_post":
-        await service.after_post_write(action, row, principal, services)
+        await rules.after_post_write(action, row, principal, services)
     elif table == "forum_thread":
-        await service.after_thread_write(action, row, principal, services)
+        await rules.after_thread_write(action, row, principal, services)
 
 
 @hookimpl

@@ -3,16 +3,22 @@
 Portal tables (registered, reached only through ``services.records`` under table
 permissions): :class:`Forum`, :class:`ForumThread`, :class:`ForumPost`.
 
-Private tables (the plugin's own state, reached only through :mod:`.store` with
-``services.db``): votes, flags, subscriptions, the moderation audit trail and the
-notification queue. None of them holds post content; anything shown from them is
-first re-read through ``records``.
+Private tables (the plugin's own state, reached only through :mod:`.store` and
+:mod:`.attachments` with ``services.db``): votes, flags, subscriptions, the moderation
+audit trail, the notification queue and posts' attachments. None of them holds post
+content; anything shown from them is first re-read through ``records``, and an
+attachment is reached only through the post it belongs to.
+
+``post_count`` and ``last_post_at`` of a thread, and the full-text index of posts
+(:mod:`.search`), are kept by database triggers (migration ``2026-12-02T21:30``) in the
+transaction that writes the post.
 """
 
 from __future__ import annotations
 
 from piccolo.columns import (
     Boolean,
+    Bytea,
     ForeignKey,
     Integer,
     Serial,
@@ -27,6 +33,7 @@ from portalis.core.tables import Contact, Website
 
 __all__ = [
     "Forum",
+    "ForumAttachment",
     "ForumAudit",
     "ForumFlag",
     "ForumNotification",
@@ -73,7 +80,7 @@ class ForumThread(Table, tablename="forum_thread"):
     answered = Boolean(default=False, index=True)
     pending = Boolean(default=False, index=True)  # its first post awaits moderation
     author = ForeignKey(Contact, index=True, null=True)
-    post_count = Integer(default=0)
+    post_count = Integer(default=0)  # posts readers see; kept by a trigger
     last_post_at = Timestamptz(index=True)
     created = Timestamptz(index=True)
     modified = Timestamptz(index=True)
@@ -154,4 +161,19 @@ class ForumNotification(Table, tablename="forum_notification"):
     post = ForeignKey(ForumPost, index=True, null=False, on_delete=OnDelete.cascade)
     subscription = Integer()
     state = Varchar(length=10, default="queued", index=True)  # queued|claimed|sent|skipped
+    created = Timestamptz()
+
+
+class ForumAttachment(Table, tablename="forum_attachment"):
+    """A file attached to a post; readable exactly where its post is (see
+    :mod:`.attachments`), deleted with it."""
+
+    id = Serial(primary_key=True)
+    website = ForeignKey(Website, index=True, null=False)
+    post = ForeignKey(ForumPost, index=True, null=False, on_delete=OnDelete.cascade)
+    author = ForeignKey(Contact, index=True, null=True, on_delete=OnDelete.set_null)
+    filename = Varchar(length=255, default="")
+    content_type = Varchar(length=100, default="application/octet-stream")
+    size = Integer(default=0)
+    content = Bytea(default=b"")
     created = Timestamptz()

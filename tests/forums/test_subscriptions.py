@@ -6,7 +6,7 @@ from __future__ import annotations
 
 from urllib.parse import parse_qs, urlsplit
 
-from tests.forums.forumsite import ALICE, BOB, CAROL, DAVE, MO, forum_portal
+from tests.forums.forumsite import ALICE, BOB, CAROL, DAVE, MO, NEWBIE, forum_portal
 
 
 def path_of(url: str) -> str:
@@ -130,3 +130,20 @@ async def test_send_notifications_cli_command_is_contributed() -> None:
     assert group.name == "forums" and "send-notifications" in group.commands
     result = CliRunner().invoke(group, ["send-notifications", "--help"])
     assert result.exit_code == 0 and "--limit" in result.output
+
+
+async def test_no_notification_from_a_thread_waiting_for_approval(database_url: str) -> None:
+    """A moderator's reply in a new contact's pending thread is not mailed to the
+    forum's subscribers; the thread's opening post is, once approved."""
+    async with forum_portal(database_url,
+                            settings={"Forums/ModerateNewContacts": "true"}) as fp:
+        general = await fp.forum_id("general")
+        await fp.post(f"/forums/{general}/subscribe", BOB)
+        thread, first = await fp.thread(NEWBIE, general, "Newcomer", "Hello (GNU)")
+        await fp.reply(MO, thread, "Welcome aboard (IBEX)")
+        assert await fp.send_notifications() == 0
+        assert fp.mail.to(BOB) == []
+        await fp.post(f"/forums/posts/{first}/approve", MO)
+        assert await fp.send_notifications() == 1
+        (mail,) = fp.mail.to(BOB)
+        assert "GNU" in fp.mail.body(mail) and "IBEX" not in fp.mail.body(mail)
