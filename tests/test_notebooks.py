@@ -6,7 +6,11 @@ or points at another interpreter). A failure names the cell (its index, the firs
 of its source) and the error. The executed notebook is kept in
 ``$TMPDIR/portalis-notebook-runs/`` (not in pytest's temporary folders, which other
 pytest runs on the same machine rotate away).
-Notebooks are committed without outputs, which a second test checks.
+Notebooks are committed without outputs, which a second test checks. After the last
+cell, one more cell (not in the notebook file) checks that the kernel never imported
+Locust or gevent: Locust monkey-patches whatever process imports it, so the throughput
+notebook must run it as a subprocess. The run time of each notebook is printed (``-s``)
+and recorded as the test's ``seconds`` property (``--junitxml``).
 
 The notebooks honour ``PORTALIS_TEST_DATABASE`` (each makes its own fresh database on
 that PostgreSQL server); the kernel inherits the environment of this process.
@@ -34,6 +38,13 @@ NOTEBOOKS = sorted(NOTEBOOK_DIR.glob("*.ipynb"))
 KERNEL = "portalis"
 CELL_TIMEOUT = 240  # seconds; a cell waits at most this long
 EXCERPT_LINES = 8
+# one notebook per scenario of issue #8, numbered 01..07
+SCENARIOS = ("01", "02", "03", "04", "05", "06", "07")
+NO_GEVENT_CELL = (
+    "# added by tests/test_notebooks.py: Locust runs as a subprocess, never in the kernel\n"
+    "import sys\n"
+    "assert not {'locust', 'gevent'} & set(sys.modules), "
+    "'the kernel imported Locust or gevent (it monkey-patches the process)'")
 ANSI = re.compile(r"\x1b\[[0-9;]*[A-Za-z]")
 
 
@@ -105,8 +116,9 @@ def executed_copy(path: Path) -> Path:
 
 
 @pytest.mark.parametrize("path", NOTEBOOKS, ids=[p.stem for p in NOTEBOOKS])
-def test_notebook_runs_green(path: Path) -> None:
+def test_notebook_runs_green(path: Path, record_property: Any) -> None:
     nb = nbformat.read(path, as_version=4)
+    nb.cells.append(nbformat.v4.new_code_cell(NO_GEVENT_CELL))
     client = NotebookClient(nb, kernel_name=ensure_kernel(), timeout=CELL_TIMEOUT,
                             startup_timeout=120, allow_errors=False,
                             resources={"metadata": {"path": str(NOTEBOOK_DIR)}})
@@ -120,7 +132,9 @@ def test_notebook_runs_green(path: Path) -> None:
     nbformat.write(nb, saved)
     if failure is not None:
         pytest.fail(failure, pytrace=False)
-    print(f"{path.name}: {time.monotonic() - started:.1f} s")
+    seconds = time.monotonic() - started
+    record_property("seconds", round(seconds, 1))
+    print(f"{path.name}: {seconds:.1f} s")
     unrun = [i for i, c in enumerate(nb.cells)
              if c.cell_type == "code" and c.get("execution_count") is None]
     assert not unrun, f"{path.name}: cells {unrun} were not executed"
@@ -147,5 +161,17 @@ def test_every_code_cell_asserts_something(path: Path) -> None:
     assert not silent, f"{path.name}: code cells {silent} assert nothing"
 
 
-def test_there_are_notebooks() -> None:
-    assert NOTEBOOKS, f"no notebooks in {NOTEBOOK_DIR}"
+@pytest.mark.parametrize("path", NOTEBOOKS, ids=[p.stem for p in NOTEBOOKS])
+def test_no_notebook_imports_locust(path: Path) -> None:
+    """Locust only ever runs as a subprocess (``locust -f ...``), never in the kernel."""
+    nb = nbformat.read(path, as_version=4)
+    importing = [i for i, c in enumerate(nb.cells) if c.cell_type == "code" and re.search(
+        r"^\s*(import\s+(locust|gevent)\b|from\s+(locust|gevent)\b)", c.source, re.M)]
+    assert not importing, f"{path.name}: cells {importing} import locust or gevent"
+
+
+def test_there_is_a_notebook_per_scenario() -> None:
+    numbers = sorted(p.name.split("-", 1)[0] for p in NOTEBOOKS)
+    assert numbers == sorted(SCENARIOS), (
+        f"notebooks in {NOTEBOOK_DIR}: {[p.name for p in NOTEBOOKS]}; expected one per "
+        f"scenario {', '.join(SCENARIOS)}")

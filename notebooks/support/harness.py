@@ -43,6 +43,7 @@ REPO = Path(__file__).resolve().parents[2]
 NOTEBOOKS = REPO / "notebooks"
 BIN = Path(sys.executable).parent
 DEFAULT_PLUGINS = ("selfservice",)
+_FORCED_COLOUR = ("FORCE_COLOR", "CLICOLOR_FORCE", "CLICOLOR")
 _RUNNING: list[Portal] = []
 _DATABASES: list[Database] = []
 
@@ -81,8 +82,12 @@ class Database:
 
     def env(self) -> dict[str, str]:
         """The environment of the ``portalis`` and server processes."""
-        env = {k: v for k, v in os.environ.items() if not k.startswith("PORTALIS_")}
+        env = {k: v for k, v in os.environ.items()
+               if not k.startswith("PORTALIS_") and k not in _FORCED_COLOUR}
         env.update({
+            # plain output to parse: a Jupyter kernel's environment forces colour (and
+            # rich then writes escape codes even into a pipe)
+            "NO_COLOR": "1",
             "PORTALIS_DATABASE_URL": self.url,
             "PORTALIS_PLUGINS": ",".join(self.plugins),
             "PORTALIS_SECRET_KEY": self.secret_key,
