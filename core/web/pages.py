@@ -19,9 +19,8 @@ _MARKER = f"\x00portalis-content-{secrets.token_hex(16)}\x00"
 _MAX_LAYOUTS = 10_000
 
 
-def _layout(renderer: Any, site: Any, title: str, user: dict[str, Any] | None
-            ) -> tuple[str, str]:
-    website = {"title": site.title if site else "Portalis", "key": site.key if site else ""}
+def _layout(renderer: Any, site: Any, website: dict[str, str], title: str,
+            user: dict[str, Any] | None) -> tuple[str, str]:
     nav = [{"title": ld.title, "url": f"/_lists/{ld.key}"} for ld in site.lists.values()
            ] if site else []
     html = renderer.render("layout.liquid", title=title, website=website,
@@ -43,14 +42,14 @@ def render_page(request: Request[Any, Any, Any], template: str, *, title: str,
         user = {"id": principal.contact_id,
                 "email": dict(principal.extra).get("email", f"contact {principal.contact_id}")}
     if renderer.auto_reload:
-        head, tail = _layout(renderer, site, title, user)
+        head, tail = _layout(renderer, site, website, title, user)
     else:
         layouts = renderer.layouts
         key = (site.id if site else None, site.version if site else None, title,
                None if user is None else (user["id"], user["email"]))
         parts = layouts.get(key)
         if parts is None:
-            parts = _layout(renderer, site, title, user)
+            parts = _layout(renderer, site, website, title, user)
             if len(layouts) >= _MAX_LAYOUTS:
                 layouts.clear()
             layouts[key] = parts

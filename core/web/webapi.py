@@ -29,6 +29,7 @@ from portalis.core.odata import parse_filter, parse_orderby, parse_select
 from portalis.core.principal import Principal
 from portalis.core.records import Records
 from portalis.core.sites import Site
+from portalis.core.web.bodies import json_object
 
 __all__ = ["WEBAPI_HANDLERS"]
 
@@ -82,14 +83,6 @@ def _segment(segment: str) -> tuple[str, str | None]:
     return m.group(1), m.group(2)
 
 
-async def _body(request: Request[Any, Any, Any]) -> dict[str, Any]:
-    try:
-        data = await request.json()
-    except Exception:
-        raise InvalidInput("the request body must be a JSON object", code="invalid_body") from None
-    if not isinstance(data, dict):
-        raise InvalidInput("the request body must be a JSON object", code="invalid_body")
-    return data
 
 
 @get("/_api/{segment:str}", name="webapi_get")
@@ -144,7 +137,7 @@ async def api_create(request: Request[Any, Any, Any], segment: str, records: Rec
     if rid is not None:
         raise InvalidInput("POST goes to the table, not to a record", code="invalid_request")
     fields = _exposed(site, records, table)
-    data = await _body(request)
+    data = await json_object(request)
     _allowed(list(data), fields)
     row = await records.create(principal, table, data)
     return Response(_json(row, fields), status_code=201,
@@ -163,7 +156,7 @@ async def _update(request: Request[Any, Any, Any], segment: str, record_id: str 
                   records: Records, principal: Principal, site: Site) -> Response[Any]:
     table, rid = await _record_id(segment, record_id)
     fields = _exposed(site, records, table)
-    data = await _body(request)
+    data = await json_object(request)
     _allowed(list(data), fields)
     row = await records.update(principal, table, rid, data)
     return Response(_json(row, fields))

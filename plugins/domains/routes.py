@@ -26,6 +26,7 @@ from litestar import MediaType, Request, Response, delete, get, post, put
 from portalis.core import InvalidInput, PermissionDenied, Principal
 from portalis.core.services import Services
 from portalis.core.sites import Site
+from portalis.core.web.bodies import json_object
 from portalis.plugins.domains.service import (
     ADMIN_ROLES,
     add_binding,
@@ -51,14 +52,6 @@ def _json(body: Any, status: int = 200) -> Response[Any]:
     return Response(body, status_code=status, media_type=MediaType.JSON)
 
 
-async def _body(request: Request[Any, Any, Any]) -> dict[str, Any]:
-    try:
-        data = await request.json()
-    except Exception:
-        raise InvalidInput("the body is not valid JSON", code="invalid_body") from None
-    if not isinstance(data, dict):
-        raise InvalidInput("the body must be a JSON object", code="invalid_body")
-    return data
 
 
 @get(BASE, name="domains-list")
@@ -72,7 +65,7 @@ async def list_bindings(site: Site, principal: Principal, services: Services) ->
 async def add(request: Request[Any, Any, Any], site: Site, principal: Principal,
               services: Services) -> Response[Any]:
     _require_admin(site, principal)
-    domain = (await _body(request)).get("domain")
+    domain = (await json_object(request)).get("domain")
     if not isinstance(domain, str):
         raise InvalidInput("'domain' (text) is required", code="invalid_domain")
     added = await add_binding(services, site, domain)
@@ -101,7 +94,7 @@ async def primary(domain: str, site: Site, principal: Principal,
 async def certificate(domain: str, request: Request[Any, Any, Any], site: Site,
                       principal: Principal, services: Services) -> Response[Any]:
     _require_admin(site, principal)
-    body = await _body(request)
+    body = await json_object(request)
     password = body.get("password")
     if password is not None and not isinstance(password, str):
         raise InvalidInput("'password' must be text", code="invalid_body")

@@ -16,6 +16,7 @@ from portalis.core import InvalidInput, Principal
 from portalis.core.conditions import And, Condition
 from portalis.core.services import Services
 from portalis.core.sites import Site
+from portalis.core.web.bodies import form_fields, json_object
 from portalis.core.web.errors import wants_json
 from portalis.core.web.pages import render_page
 from portalis.plugins.forums import service
@@ -63,15 +64,9 @@ async def parts_of(request: Req) -> tuple[dict[str, Any], list[UploadFile]]:
     """The body's fields, and the files sent in multipart fields named ``file``
     (an empty file input of a browser form is not a file)."""
     if "json" in request.headers.get("content-type", ""):
-        try:
-            data = await request.json()
-        except Exception:
-            raise InvalidInput("the body is not valid JSON", code="invalid_body") from None
-        if not isinstance(data, dict):
-            raise InvalidInput("the body must be a JSON object", code="invalid_body")
-        return data, []
+        return await json_object(request), []
     form = await request.form()
-    fields = {k: v for k, v in form.items() if isinstance(v, str) and k != "_csrf_token"}
+    fields = form_fields(form)
     files = [v for k, v in form.multi_items()
              if k == "file" and isinstance(v, UploadFile) and v.filename]
     return fields, files

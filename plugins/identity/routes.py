@@ -14,7 +14,7 @@ from litestar import MediaType, Request, Response
 from litestar.background_tasks import BackgroundTask
 from litestar.utils.scope.state import ScopeState
 
-from portalis.core import InvalidInput
+from portalis.core.web.bodies import form_fields, json_object
 from portalis.core.web.errors import wants_json
 from portalis.core.web.pages import render_page
 from portalis.plugins.identity.sessions import session_cookie, session_id_of, timeouts
@@ -86,16 +86,8 @@ class Input:
 async def read_input(request: Request[Any, Any, Any]) -> Input:
     content_type = request.headers.get("content-type", "")
     if "json" in content_type:
-        try:
-            data = await request.json()
-        except Exception:
-            raise InvalidInput("the body is not valid JSON", code="invalid_body") from None
-        if not isinstance(data, dict):
-            raise InvalidInput("the body must be a JSON object", code="invalid_body")
-        return Input(data, True)
-    form = await request.form()
-    data = {k: v for k, v in form.items() if isinstance(v, str) and k != "_csrf_token"}
-    return Input(data, wants_json(request))
+        return Input(await json_object(request), True)
+    return Input(form_fields(await request.form()), wants_json(request))
 
 
 def client_ip(request: Request[Any, Any, Any]) -> str:

@@ -23,9 +23,10 @@ from typing import Any
 from litestar import MediaType, Request, Response, get, patch, post
 from litestar.utils.scope.state import ScopeState
 
-from portalis.core import InvalidInput, Principal
+from portalis.core import Principal
 from portalis.core.services import Services
 from portalis.core.sites import Site
+from portalis.core.web.bodies import form_fields, json_object
 from portalis.core.web.errors import wants_json
 from portalis.core.web.pages import render_page
 from portalis.plugins.invitations import redemption
@@ -36,16 +37,8 @@ __all__ = ["ROUTES"]
 
 async def _input(request: Request[Any, Any, Any]) -> tuple[dict[str, Any], bool]:
     if "json" in request.headers.get("content-type", ""):
-        try:
-            data = await request.json()
-        except Exception:
-            raise InvalidInput("the body is not valid JSON", code="invalid_body") from None
-        if not isinstance(data, dict):
-            raise InvalidInput("the body must be a JSON object", code="invalid_body")
-        return data, True
-    form = await request.form()
-    return ({k: v for k, v in form.items() if isinstance(v, str) and k != "_csrf_token"},
-            wants_json(request))
+        return await json_object(request), True
+    return form_fields(await request.form()), wants_json(request)
 
 
 def _ip(request: Request[Any, Any, Any]) -> str:
