@@ -10,8 +10,9 @@ from __future__ import annotations
 import base64
 import binascii
 import datetime as dt
-import json
 from typing import Any
+
+import msgspec
 
 from portalis.core.codec import encode
 from portalis.core.errors import InvalidInput
@@ -20,23 +21,29 @@ from portalis.core.registry import PortalTable
 __all__ = ["decode_cursor", "encode_cursor", "keyset_condition"]
 
 
+_json = msgspec.json.Encoder()
+_unjson = msgspec.json.Decoder()
+
+
 def encode_cursor(values: list[Any], direction: str) -> str:
+    """``{"k": [sort values], "d": "n"|"p"}`` as compact JSON, base64url without padding."""
     payload = [v.isoformat() if isinstance(v, dt.datetime) else v for v in values]
-    raw = json.dumps({"k": payload, "d": direction}, separators=(",", ":"))
-    return base64.urlsafe_b64encode(raw.encode()).decode().rstrip("=")
+    raw = _json.encode({"k": payload, "d": direction})
+    return base64.urlsafe_b64encode(raw).decode().rstrip("=")
 
 
 def decode_cursor(token: str, table: PortalTable, order: list[tuple[str, bool]]
                   ) -> tuple[list[Any], str]:
     try:
         raw = base64.urlsafe_b64decode(token + "=" * (-len(token) % 4))
-        data = json.loads(raw)
+        data = _unjson.decode(raw)
         values, direction = data["k"], data["d"]
         if direction not in ("n", "p") or not isinstance(values, list):
             raise ValueError
         if len(values) != len(order):
             raise ValueError
-    except (ValueError, KeyError, TypeError, binascii.Error, UnicodeDecodeError):
+    except (ValueError, KeyError, TypeError, binascii.Error, UnicodeDecodeError,
+            msgspec.DecodeError):
         raise InvalidInput("the page cursor is malformed or belongs to another sort order",
                            code="invalid_cursor") from None
     coerced = []

@@ -61,7 +61,10 @@ def make_manager(enabled: Iterable[str], extra: Iterable[object] = ()) -> pluggy
 
 async def call_hook(pm: pluggy.PluginManager, name: str, **kwargs: Any) -> list[Any]:
     """Call a hook and await every awaitable result; ``None`` results are dropped."""
-    results = getattr(pm.hook, name)(**kwargs)
+    caller = getattr(pm.hook, name)
+    if not caller.get_hookimpls():  # no plugin implements it: nothing to call
+        return []
+    results = caller(**kwargs)
     out = []
     for index, result in enumerate(results):
         if inspect.isawaitable(result):

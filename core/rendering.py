@@ -26,8 +26,21 @@ class Renderer:
         loader = CachingFileSystemLoader(dirs, auto_reload=auto_reload)
         self.env = Environment(loader=loader, autoescape=True)
         self.auto_reload = auto_reload
+        self.dirs = dirs
+        self._kernel: dict[str, bool] = {}
         self.layouts: dict[tuple[Any, ...], tuple[str, str]] = {}
         """Rendered layouts split around their content (see ``core/web/pages.py``)."""
+
+    def is_kernel_template(self, name: str) -> bool:
+        """Whether ``name`` is the kernel's own template, unchanged: no plugin folder
+        holds one, and templates do not reload (debug). Code that renders a kernel
+        template in Python for speed checks this first."""
+        known = self._kernel.get(name)
+        if known is None:
+            known = not self.auto_reload and all(
+                not (d / name).is_file() for d in self.dirs if d != KERNEL_TEMPLATES)
+            self._kernel[name] = known
+        return known
 
     def render(self, name: str, **context: Any) -> str:
         return self.env.get_template(name).render(**context)

@@ -64,6 +64,10 @@ class Services:
     started: bool = field(default=False, init=False)
     _principals: dict[tuple[int, int, int], tuple[float, int | None, frozenset[int]]] = field(
         default_factory=dict, init=False, repr=False)
+    principal_generation: int = field(default=0, init=False)
+    """Bumped whenever a cached principal is dropped (:meth:`forget_contact`): plugins
+    that keep principals they built from :meth:`principal_for_contact` (the identity
+    plugin, per session) put it in their cache keys."""
 
     async def start(self) -> None:
         """Connect to the database (idempotent)."""
@@ -142,5 +146,6 @@ class Services:
 
     def forget_contact(self, contact_id: int) -> None:
         """Drop cached principals of a contact (its row or role links changed)."""
+        self.principal_generation += 1
         for key in [k for k in self._principals if k[2] == contact_id]:
             del self._principals[key]

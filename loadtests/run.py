@@ -90,18 +90,22 @@ class Bench:
             env["PORTALIS_BENCH_RATE"] = str(rate)
         name = f"{kind}-{size}-{scenario}-{depth}-{target}-{pair}{f'-r{rate:.0f}' if rate else ''}"
         prefix = self.out / "locust" / self.stamp / name
+        cpu_before = server.cpu_seconds()
         r = run_locust(cls, server.url, users=users, seconds=self.a.seconds, csv_prefix=prefix,
                        env=env, reset_stats=env["PORTALIS_BENCH_LOGIN"] == "real")
         m = Measurement(scenario=scenario, database=kind, size=size, depth=depth, target=target,
                         pair=pair, users=users, seconds=self.a.seconds, requests=r.requests,
                         failures=r.failures, rps=r.rps, p50=r.p50, p95=r.p95, p99=r.p99,
                         locust_cpu=r.locust_cpu, rss_mb=server.sample() / 2**20, rate=rate,
+                        server_cpu_us=(server.cpu_seconds() - cpu_before) / max(1, r.requests)
+                        * 1e6,
                         errors=r.errors)
         self.rows.append(m)
         self.console.print(
             f"  {scenario:<10} {target:<8} page {depth or '-':<5} pair {pair}: "
             f"{m.rps:7.0f} req/s p50 {m.p50:5.0f} p95 {m.p95:5.0f} p99 {m.p99:5.0f} ms, "
             f"{m.failures} failures / {m.requests}, locust CPU {m.locust_cpu:.0%}, "
+            f"server CPU {m.server_cpu_us:.0f} µs/req, "
             f"RSS {m.rss_mb:.0f} MB")
         for error in r.errors[:5]:
             self.console.print(f"    [red]{error}[/red]")

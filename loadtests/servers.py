@@ -77,6 +77,15 @@ class Server:
         except psutil.Error:
             return 0
 
+    def cpu_seconds(self) -> float:
+        """CPU time (user + system) the server and its workers have used so far."""
+        try:
+            proc = psutil.Process(self.proc.pid)
+            procs = [proc, *proc.children(recursive=True)]
+            return sum(t.user + t.system for t in (p.cpu_times() for p in procs))
+        except psutil.Error:
+            return 0.0
+
     def sample(self) -> int:
         value = self.rss()
         self.rss_samples.append(value)

@@ -11,6 +11,7 @@ from litestar import MediaType, Request, Response
 from litestar.exceptions import HTTPException, ValidationException
 
 from portalis.core.errors import PortalisError
+from portalis.core.web.scope import header
 
 __all__ = ["EXCEPTION_HANDLERS", "wants_json"]
 
@@ -26,7 +27,7 @@ def wants_json(request: Request[Any, Any, Any]) -> bool:
     path = request.scope["path"]
     if path.startswith(("/_api", "/_auth/api", "/schema")):
         return True
-    accept = request.headers.get("accept", "")
+    accept = header(request.scope, b"accept")
     return "application/json" in accept and "text/html" not in accept
 
 

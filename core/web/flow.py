@@ -27,11 +27,13 @@ from litestar.types import ASGIApp, Message, Receive, Scope, Send
 from portalis.core.errors import NotFound, PortalisError
 from portalis.core.plugins import first_result
 from portalis.core.principal import Principal
+from portalis.core.records import Records
 from portalis.core.services import Services
 from portalis.core.sites import Site
+from portalis.core.web.scope import header
 
 __all__ = ["before_request", "current_principal", "current_site", "front_door", "gate_mount",
-           "gate_request", "services_of"]
+           "gate_request", "portal_context", "services_of"]
 
 UNGATED_PREFIXES = ("/_health",)
 NO_PRINCIPAL_PREFIXES = ("/_static/", "/_health")
@@ -46,7 +48,7 @@ async def resolve_site(request: Request[Any, Any, Any], services: Services) -> S
     website_id = await first_result(services.pm, "portalis_resolve_website",
                                     request=request, services=services)
     if website_id is None:
-        host = request.headers.get("host", "")
+        host = header(request.scope, b"host")
         website_id = await services.sites.website_for_host(host)
     if website_id is None and services.config.default_website:
         website_id = await services.sites.website_for_key(services.config.default_website)
@@ -64,7 +66,7 @@ async def gate_request(request: Request[Any, Any, Any]) -> Response[Any] | None:
     state[GATED] = True
     services = services_of(request)
     site = await resolve_site(request, services)
-    request.state.site = site
+    state["site"] = site  # request.state.site (the State wrapper costs more than the dict)
     gate = await first_result(services.pm, "portalis_gate_request", request=request,
                               site=site, services=services)
     return gate  # type: ignore[no-any-return]
@@ -77,12 +79,13 @@ async def before_request(request: Request[Any, Any, Any]) -> Response[Any] | Non
     if gate is not None:
         return gate
     services = services_of(request)
-    site = request.state.site
+    state = request.scope["state"]
+    site = state["site"]
     principal = await first_result(services.pm, "portalis_resolve_principal",
                                    request=request, site=site, services=services)
     if principal is None:
         principal = services.anonymous(site)
-    request.state.principal = principal
+    state["principal"] = principal
     answer = await first_result(services.pm, "portalis_principal_resolved", request=request,
                                 principal=principal, services=services)
     return answer  # type: ignore[no-any-return]
@@ -156,16 +159,26 @@ async def gate_mount(scope: Any, receive: Any, send: Any) -> bool:
 async def current_site(request: Request[Any, Any, Any], services: Services) -> Site:
     """The ``site`` dependency. It depends on ``services`` (and ``principal`` on it) so
     that Litestar resolves the chain in order, not concurrently (see ``create_app``)."""
-    site = getattr(request.state, "site", None)
+    state = request.scope["state"]
+    site = state.get("site")
     if site is None:
         site = await resolve_site(request, services)
-        request.state.site = site
+        state["site"] = site
     return site  # type: ignore[no-any-return]
 
 
 async def current_principal(request: Request[Any, Any, Any], site: Site) -> Principal:
     """The ``principal`` dependency: the one ``before_request`` resolved, else anonymous."""
-    principal = getattr(request.state, "principal", None)
+    principal = request.scope["state"].get("principal")
     if principal is None:
         principal = services_of(request).anonymous(site)
     return principal  # type: ignore[no-any-return]
+
+
+async def portal_context(request: Request[Any, Any, Any]) -> tuple[Records, Principal, Site]:
+    """``records``, ``principal`` and ``site`` of a request, as the dependencies of the
+    same names give them, for the hot read routes (list pages, Web API reads): four
+    Litestar dependency resolutions cost ~30 µs a request there, this a dict lookup."""
+    services = services_of(request)
+    site = await current_site(request, services)
+    return services.records, await current_principal(request, site), site

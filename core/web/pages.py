@@ -30,13 +30,18 @@ def _layout(renderer: Any, site: Any, website: dict[str, str], title: str,
     return head, tail
 
 
-def render_page(request: Request[Any, Any, Any], template: str, *, title: str,
-                **context: Any) -> str:
-    site = getattr(request.state, "site", None)
-    principal = getattr(request.state, "principal", None)
+def render_page(request: Request[Any, Any, Any], template: str | None, *, title: str,
+                content: str | None = None, **context: Any) -> str:
+    """``template`` rendered with ``context`` inside the site layout; with ``template``
+    ``None``, the ``content`` given (HTML the caller rendered and escaped itself)."""
+    state = request.scope.get("state") or {}
+    site = state.get("site")
+    principal = state.get("principal")
     renderer = request.app.state.renderer
     website = {"title": site.title if site else "Portalis", "key": site.key if site else ""}
-    content = renderer.render(template, title=title, website=website, **context)
+    if template is not None:
+        content = renderer.render(template, title=title, website=website, **context)
+    assert content is not None, "render_page needs a template or the content"
     user = None
     if principal is not None and principal.contact_id is not None:
         user = {"id": principal.contact_id,

@@ -27,6 +27,8 @@ SECURITY_HEADERS: dict[str, str] = {
     "x-frame-options": "SAMEORIGIN",
 }
 HSTS = "max-age=31536000; includeSubDomains"
+_ENCODED = [(name.encode(), value.encode()) for name, value in SECURITY_HEADERS.items()]
+_HSTS = (b"strict-transport-security", HSTS.encode())
 
 
 def security_headers_middleware(app: ASGIApp) -> ASGIApp:
@@ -40,11 +42,9 @@ def security_headers_middleware(app: ASGIApp) -> ASGIApp:
             if message["type"] == "http.response.start":
                 headers: list[Any] = list(message.get("headers", []))
                 present = {bytes(k).lower() for k, _ in headers}
-                for name, value in SECURITY_HEADERS.items():
-                    if name.encode() not in present:
-                        headers.append((name.encode(), value.encode()))
-                if https and b"strict-transport-security" not in present:
-                    headers.append((b"strict-transport-security", HSTS.encode()))
+                headers.extend([h for h in _ENCODED if h[0] not in present])
+                if https and _HSTS[0] not in present:
+                    headers.append(_HSTS)
                 message["headers"] = headers
             await send(message)
 

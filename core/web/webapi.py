@@ -30,6 +30,7 @@ from portalis.core.principal import Principal
 from portalis.core.records import Records
 from portalis.core.sites import Site
 from portalis.core.web.bodies import json_object
+from portalis.core.web.flow import portal_context
 
 __all__ = ["WEBAPI_HANDLERS"]
 
@@ -86,14 +87,14 @@ def _segment(segment: str) -> tuple[str, str | None]:
 
 
 @get("/_api/{segment:str}", name="webapi_get")
-async def api_get(request: Request[Any, Any, Any], segment: str, records: Records,
-                  principal: Principal, site: Site,
+async def api_get(request: Request[Any, Any, Any], segment: str,
                   select: str | None = QueryParameter(name="$select", default=None),
                   top: str | None = QueryParameter(name="$top", default=None),
                   orderby: str | None = QueryParameter(name="$orderby", default=None),
                   filter_: str | None = QueryParameter(name="$filter", default=None),
                   skiptoken: str | None = QueryParameter(name="$skiptoken", default=None),
                   ) -> Response[Any]:
+    records, principal, site = await portal_context(request)
     table, rid = _segment(segment)
     fields = _exposed(site, records, table)
     columns = fields
@@ -126,7 +127,8 @@ async def api_get(request: Request[Any, Any, Any], segment: str, records: Record
         params = {k: v for k, v in (("$select", select), ("$orderby", orderby),
                                     ("$filter", filter_), ("$top", top)) if v}
         params["$skiptoken"] = page.next_cursor
-        body["@odata.nextLink"] = f"{request.url.path}?{urlencode(params)}"
+        path = request.scope.get("root_path", "") + request.scope["path"]  # request.url.path
+        body["@odata.nextLink"] = f"{path}?{urlencode(params)}"
     return Response(body)
 
 

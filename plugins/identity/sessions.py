@@ -31,12 +31,15 @@ __all__ = [
 ]
 
 COOKIE = "portalis_session"
+PRINCIPAL_CACHE_SIZE = 50_000
 IDLE_TIMEOUT = "Authentication/Session/IdleTimeoutMinutes"
 ABSOLUTE_TIMEOUT = "Authentication/Session/AbsoluteTimeoutMinutes"
 
 
 def is_https(request: Request[Any, Any, Any]) -> bool:
-    return request.url.scheme == "https"
+    # the scope's scheme is what request.url reports (behind a proxy: as the ASGI server's
+    # proxy-headers handling set it), without building a URL object per request
+    return request.scope.get("scheme") == "https"
 
 
 def cookie_name(request: Request[Any, Any, Any]) -> str:
@@ -80,15 +83,29 @@ async def resolve_principal(request: Request[Any, Any, Any], site: Any,
     One session query plus the kernel's contact/role query; ``last_seen`` is written
     at most once a minute. Expired sessions and sessions of inactive contacts are
     deleted on sight.
+
+    The resulting principal is kept per process (``IdentityState.principals``) until
+    the earliest of ``policy_ttl`` seconds and the session's own expiry, keyed by the
+    site's version and the kernel's principal generation, so a role or contact change
+    made in this process, a new site configuration or any session write (sign-out
+    included) applies at once, and one made elsewhere within ``policy_ttl``, as for
+    the session rows and principals this is made of.
     """
     session_id = session_id_of(request)
     if session_id is None:
         return None
+    ids = state(services)
+    now = ids.now()
+    ttl = services.config.policy_ttl
+    key = (site.id, site.version, services.principal_generation, session_id)
+    if ttl > 0:
+        hit = ids.principals.get(key)
+        if hit is not None and hit[0] > now:
+            return hit[1]  # type: ignore[no-any-return]
     store = Store(services)
     row = await store.session(site.id, session_id)
     if row is None:
         return None
-    now = state(services).now()
     idle, absolute = timeouts(site)
     if now - row["last_seen"] > idle or now - row["created"] > absolute:
         await store.delete_session(session_id)
@@ -98,7 +115,13 @@ async def resolve_principal(request: Request[Any, Any, Any], site: Any,
         await store.delete_session(session_id)
         return None
     if now - row["last_seen"] >= TOUCH_INTERVAL:
-        await store.touch_session(session_id, now)
+        await store.touch_session(session_id, now)  # empties the caches first
     if row["email"]:
         principal = dataclasses.replace(principal, extra=(("email", row["email"]),))
+    if ttl > 0:
+        if len(ids.principals) >= PRINCIPAL_CACHE_SIZE:
+            ids.principals.clear()
+        until = min(now + dt.timedelta(seconds=ttl), row["last_seen"] + idle,
+                    row["created"] + absolute)
+        ids.principals[key] = (until, principal)
     return principal

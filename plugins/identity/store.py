@@ -52,6 +52,11 @@ class IdentityState:
     sessions: dict[tuple[int, str], tuple[dt.datetime, dict[str, Any]]] = field(
         default_factory=dict, repr=False)
     """Session rows read in the last ``policy_ttl`` seconds (see :meth:`Store.session`)."""
+    principals: dict[tuple[Any, ...], tuple[dt.datetime, Any]] = field(
+        default_factory=dict, repr=False)
+    """Signed-in principals by session, each valid until the earliest of ``policy_ttl``
+    after it was resolved and the session's idle or absolute expiry (see
+    ``sessions.resolve_principal``). Emptied with :attr:`sessions`."""
 
     @property
     def hasher(self) -> PasswordHasher:
@@ -169,8 +174,9 @@ class Store:
         return row
 
     def _forget_sessions(self) -> None:
-        """Empty the session cache: called by every write to ``identity_session``."""
+        """Empty the session caches: called by every write to ``identity_session``."""
         state(self.s).sessions.clear()
+        state(self.s).principals.clear()
 
     async def touch_session(self, session_id: str, now: dt.datetime) -> None:
         """Slide the idle timeout (callers do this at most once a minute)."""

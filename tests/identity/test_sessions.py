@@ -214,3 +214,28 @@ async def test_session_rows_are_cached_for_policy_ttl_and_sign_out_applies_at_on
         assert (await ip.post("/_auth/logout")).status_code == 200
         ip.client.cookies.set(COOKIE, token, domain="testserver.local")
         assert await ip.cases() == []
+
+
+async def test_a_cached_principal_follows_role_changes_and_the_session_timeouts(
+        database_url: str) -> None:
+    """The principal a session resolves to is kept per process (policy_ttl): a warm
+    signed-in list page costs its one statement, yet a role change made in this process
+    applies to the next request, and the idle timeout still ends the session."""
+    async with identity_portal(database_url) as ip:
+        services = ip.portal.services
+        services.config.policy_ttl = services.sites.ttl = 60.0
+        await ip.login(ALICE)
+        assert await ip.cases() == ALICE_CASES
+        before = services.db.statement_count
+        assert await ip.cases() == ALICE_CASES
+        assert services.db.statement_count - before == 1  # the page, nothing else
+        alice = await ip.contact_id(ALICE)
+        admin = await ip.fetchval(
+            'SELECT "id" FROM "portalis_web_role" WHERE "key" = ?', "customer-admin")
+        await ip.call(services.grant_roles, alice, [admin])
+        contoso = ["Invoice address is wrong", "Printer offline in Building 2"]
+        assert await ip.cases() == contoso  # at once, although cached for a minute
+        await ip.call(services.revoke_roles, alice, [admin])
+        assert await ip.cases() == ALICE_CASES
+        ip.clock.advance(minutes=24 * 60 + 1)  # the default idle timeout is 24 hours
+        assert await ip.cases() == []

@@ -1,10 +1,15 @@
-"""The list page's rows, rendered in Python, are the markup the Liquid loop gave.
+"""The list page, rendered in Python, is the markup the kernel's Liquid template gives.
 
 ``row_html`` replaces the hot loop of ``list.liquid`` (see its docstring). This test
 keeps that loop, in Liquid, and renders random rows — markup characters, quotes,
 unicode, empty cells, rows with and without a detail link and actions — both ways.
 (The loop once tested ``row.url`` alone: in Liquid an empty string is truthy, so lists
 without a detail page linked every first cell to ``href=""``.)
+
+``list_content_html`` replaces the rest of ``list.liquid`` while that file is the one in
+effect: it is checked against the template FILE, rendered by Liquid, so an edit to the
+template that the Python side does not follow fails here. And a plugin's own
+``list.liquid`` is rendered by Liquid, with ``rows`` to loop over.
 """
 
 from __future__ import annotations
@@ -14,8 +19,10 @@ from typing import Any
 from hypothesis import given, settings
 from hypothesis import strategies as st
 from liquid import Environment
+from markupsafe import Markup
 
-from portalis.core.web.lists import row_html
+from portalis.core.rendering import KERNEL_TEMPLATES, Renderer
+from portalis.core.web.lists import list_content_html, row_html
 
 LIQUID_ROW = (
     '<tr data-id="{{ row.id }}">{% for cell in row.cells %}<td>{% if forloop.first and '
@@ -50,3 +57,33 @@ def test_a_script_in_a_cell_is_text() -> None:
     assert "<script>" not in html and "&lt;script&gt;" in html
     assert 'onmouseover="x' not in html
     assert html.endswith('<td> <span class="badge bg-danger">deletable</span></td></tr>')
+
+
+LIST_TEMPLATE = Environment(autoescape=True).from_string(
+    (KERNEL_TEMPLATES / "list.liquid").read_text())
+url = st.one_of(st.none(), text.map(lambda t: "/_lists/x?cursor=" + t))
+columns = st.lists(st.fixed_dictionaries({"label": text, "sort_url": text}), max_size=5)
+
+
+@settings(max_examples=300, deadline=None)
+@given(title=text, key=text, search=text, columns=columns, rows=st.lists(rows, max_size=3),
+       next_url=url, prev_url=url)
+def test_list_content_is_the_template_file(title: str, key: str, search: str,
+                                           columns: list[dict[str, str]],
+                                           rows: list[dict[str, Any]], next_url: str | None,
+                                           prev_url: str | None) -> None:
+    listing = {"key": key, "title": title, "url": f"/_lists/{key}"}
+    rows_html = "\n  ".join(row_html(r) for r in rows)
+    context = {"list": listing, "columns": columns, "search": search,
+               "rows_html": Markup(rows_html), "next_url": next_url, "prev_url": prev_url}
+    assert list_content_html(**context, has_rows=bool(rows)) == LIST_TEMPLATE.render(
+        rows=rows, **context)
+
+
+def test_only_the_kernels_own_template_is_rendered_in_python(tmp_path: Any) -> None:
+    assert Renderer().is_kernel_template("list.liquid")
+    assert not Renderer(auto_reload=True).is_kernel_template("list.liquid")  # debug: reloads
+    (tmp_path / "list.liquid").write_text("{% for row in rows %}[{{ row.id }}]{% endfor %}")
+    own = Renderer([tmp_path])
+    assert not own.is_kernel_template("list.liquid")
+    assert own.is_kernel_template("layout.liquid")

@@ -2,10 +2,14 @@
 
 from __future__ import annotations
 
+from pathlib import Path
+
 import pytest
 
+from portalis.core import hookimpl
 from portalis.core.principal import Principal
-from tests.support.portal import Portal
+from tests.conftest import CASES_SITE
+from tests.support.portal import Portal, running_portal
 
 JSON = {"accept": "application/json"}
 ALICE, BOB, CAROL = "alice@contoso.example", "bob@contoso.example", "carol@fabrikam.example"
@@ -119,3 +123,28 @@ async def test_no_contact_sees_another_accounts_cases(cases: Portal, who: str | 
                ALICE: {"Invoice address is wrong", "Fabrikam cannot sign in"},
                CAROL: {"Printer offline in Building 2", "Invoice address is wrong"}}[who]
     assert not titles & foreign
+
+
+async def test_html_list_in_the_kernel_template_and_in_a_plugins_own(database_url: str,
+                                                                     tmp_path: Path) -> None:
+    """The kernel's list.liquid is rendered in Python (tests/kernel/test_list_rows.py);
+    a plugin that ships its own list.liquid gets it rendered by Liquid, with ``rows``."""
+    async with running_portal(database_url) as portal:
+        await portal.apply(CASES_SITE)
+        page = (await portal.get("/_lists/cases", who=BOB)).text
+        assert page.count("<tr data-id=") == 2 and 'data-list="cases"' in page
+        assert "<title>Cases · Contoso Support</title>" in page  # inside the site layout
+    (tmp_path / "list.liquid").write_text(
+        '<ol id="own">{% for row in rows %}<li>{{ row.cells[0] }}|{{ row.can_write }}</li>'
+        "{% endfor %}</ol>{{ next_url }}")
+
+    class OwnTemplates:
+        @hookimpl
+        def portalis_template_dirs(self) -> list[str]:
+            return [str(tmp_path)]
+
+    async with running_portal(database_url, extra_plugins=(OwnTemplates(),)) as portal:
+        page = (await portal.get("/_lists/cases?sort=title", who=BOB)).text
+    assert ('<ol id="own"><li>Invoice address is wrong|true</li>'
+            "<li>Printer offline in Building 2|true</li></ol>") in page
+    assert 'data-list="cases"' not in page and "<title>Cases · Contoso Support</title>" in page
