@@ -7,7 +7,7 @@ from typing import Any
 
 from portalis.core.registry import PortalTable
 
-__all__ = ["decode_row", "encode", "utcnow"]
+__all__ = ["decode_row", "decode_rows", "encode", "iso_text", "utcnow"]
 
 _SQLITE_TIME = "%Y-%m-%d %H:%M:%S.%f+00:00"
 
@@ -24,7 +24,11 @@ def encode(value: Any, dialect: str) -> Any:
         if isinstance(value, dt.datetime):
             if value.tzinfo is None:
                 value = value.replace(tzinfo=dt.UTC)
-            return value.astimezone(dt.UTC).strftime(_SQLITE_TIME)
+            elif value.tzinfo is not dt.UTC:
+                value = value.astimezone(dt.UTC)
+            if value.year >= 1000:  # the same text as _SQLITE_TIME, several times faster
+                return value.isoformat(" ", "microseconds")
+            return value.strftime(_SQLITE_TIME)  # (strftime does not pad years < 1000)
     return value
 
 
@@ -43,3 +47,58 @@ def decode_row(table: PortalTable, row: dict[str, Any], dialect: str) -> dict[st
             parsed = dt.datetime.fromisoformat(value)
             row[name] = parsed if parsed.tzinfo else parsed.replace(tzinfo=dt.UTC)
     return row
+
+
+def decode_rows(table: PortalTable, rows: list[dict[str, Any]], dialect: str,
+                flags: tuple[str, ...] = (), *, iso_times: bool = False
+                ) -> list[dict[str, Any]]:
+    """:func:`decode_row` for rows of one statement (same columns), in place: the
+    decoders that apply are picked once, not per row; ``flags`` (e.g. ``_can_write``)
+    become bools on every dialect. With ``iso_times`` timestamps come back as the text
+    ``isoformat()`` gives for them (what JSON and HTML show), without a datetime."""
+    if not rows:
+        return rows
+    first = rows[0]
+    bools: list[str] = []
+    times: list[str] = []
+    if dialect == "sqlite":
+        for name, kind in table.sqlite_decoders:
+            if name in first:
+                (bools if kind == "bool" else times).append(name)
+    elif iso_times:
+        times = [n for n, kind in table.sqlite_decoders if kind == "datetime" and n in first]
+    fromiso, utc = dt.datetime.fromisoformat, dt.UTC
+    for row in rows:
+        for name in flags:
+            row[name] = bool(row[name])
+        for name in bools:
+            value = row[name]
+            if value is not None:
+                row[name] = bool(value)
+        for name in times:
+            value = row[name]
+            if isinstance(value, str):
+                if iso_times:  # iso_text(value), inlined for the kernel's own encoding
+                    if len(value) == 32 and value[10] == " " and value[26:] == "+00:00":
+                        row[name] = (value[:10] + "T" + value[11:19] + "+00:00"
+                                     if value[19:26] == ".000000"
+                                     else value[:10] + "T" + value[11:])
+                    else:
+                        row[name] = iso_text(value)
+                    continue
+                parsed = fromiso(value)
+                row[name] = parsed if parsed.tzinfo else parsed.replace(tzinfo=utc)
+            elif iso_times and isinstance(value, dt.datetime):
+                row[name] = value.isoformat()
+    return rows
+
+
+def iso_text(stored: str) -> str:
+    """A timestamp as SQLite holds it, as ``isoformat()`` of the aware datetime it
+    decodes to: the kernel's own encoding by slicing, anything else by parsing."""
+    if len(stored) == 32 and stored[10] == " " and stored.endswith("+00:00"):
+        if stored.endswith(".000000+00:00"):  # isoformat() leaves out zero microseconds
+            return stored[:10] + "T" + stored[11:19] + "+00:00"
+        return stored[:10] + "T" + stored[11:]
+    parsed = dt.datetime.fromisoformat(stored)
+    return (parsed if parsed.tzinfo else parsed.replace(tzinfo=dt.UTC)).isoformat()

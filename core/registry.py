@@ -96,6 +96,11 @@ class PortalTable:
         return tuple((c.name, c.kind) for c in self.columns.values()
                      if c.kind in ("bool", "datetime"))
 
+    @functools.cached_property
+    def nullable_columns(self) -> frozenset[str]:
+        """Columns that may hold NULL (keyset pagination orders them apart)."""
+        return frozenset(c for c, info in self.columns.items() if info.nullable)
+
     @property
     def writable_columns(self) -> list[str]:
         return [c for c in self.columns if c not in READONLY]

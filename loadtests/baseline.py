@@ -14,7 +14,6 @@ JSON with a cursor link of the same shape, so the same Locust users drive both a
 
 from __future__ import annotations
 
-import asyncio
 import base64
 import datetime as dt
 import json
@@ -28,6 +27,7 @@ import asyncpg
 from litestar import Litestar, Request, get
 
 from portalis.core.db import DatabaseURL
+from portalis.core.pool import FairPool
 
 __all__ = ["API_NEXT_SQL", "API_SQL", "LIST_NEXT_SQL", "LIST_SQL", "api_params", "create",
            "list_params", "union_sql"]
@@ -79,7 +79,7 @@ class Bare:
     def __init__(self, url: str) -> None:
         self.url = DatabaseURL(url)
         self.sqlite = self.url.dialect == "sqlite"
-        self.readers: asyncio.Queue[aiosqlite.Connection] = asyncio.Queue()
+        self.readers: FairPool[aiosqlite.Connection] = FairPool()  # the kernel's pool
         self.conns: list[aiosqlite.Connection] = []
         self.pool: asyncpg.Pool | None = None
         self.website = 0
@@ -93,7 +93,7 @@ class Bare:
                 await conn.execute("PRAGMA journal_mode=WAL")
                 await conn.execute("PRAGMA busy_timeout=10000")
                 self.conns.append(conn)
-                self.readers.put_nowait(conn)
+                self.readers.put(conn)
         else:
             self.pool = await asyncpg.create_pool(self.url.url, min_size=1, max_size=10)
         rows = await self.fetch('SELECT "id" FROM "portalis_website" WHERE "key" = ?', "bench")
@@ -111,7 +111,7 @@ class Bare:
             try:  # one trip to the connection's thread (execute + fetch + close)
                 rows = await conn.execute_fetchall(sql, params)
             finally:
-                self.readers.put_nowait(conn)
+                self.readers.put(conn)
             return [dict(r) for r in rows]
         text = self._pg_sql.get(sql)
         if text is None:

@@ -121,7 +121,7 @@ async def api_get(request: Request[Any, Any, Any], segment: str,
     order = parse_orderby(orderby) if orderby else []
     _allowed([c for c, _ in order], fields)
     page = await records.list(principal, table, where=where, order_by=order, limit=limit,
-                              cursor=skiptoken, columns=columns)
+                              cursor=skiptoken, columns=columns, iso_times=True)
     body: dict[str, Any] = {"value": [_json(r, columns) for r in page.rows]}
     if page.next_cursor:
         params = {k: v for k, v in (("$select", select), ("$orderby", orderby),

@@ -33,7 +33,8 @@ LIQUID_ROW = (
 )
 TEMPLATE = Environment(autoescape=True).from_string(LIQUID_ROW)
 
-text = st.text(alphabet=st.sampled_from(list("ab <>&\"'/=é€\n")) | st.characters(),
+# NUL too: row_html escapes a row's cells in one call, joined by NUL
+text = st.text(alphabet=st.sampled_from(list("ab <>&\"'/=é€\n\x00")) | st.characters(),
                max_size=12)
 rows = st.fixed_dictionaries({
     "id": st.integers(min_value=1, max_value=2**31),

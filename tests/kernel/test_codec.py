@@ -1,0 +1,68 @@
+"""The SQLite text encoding of timestamps: one format, whatever the input's zone.
+
+``encode`` formats with ``isoformat`` on the hot path; this checks it is the text the
+kernel has always stored (``strftime`` of the UTC time), since rows are compared and
+sorted as that text. ``decode_rows`` turns a statement's rows back like ``decode_row``.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
+from portalis.core.codec import decode_row, decode_rows, encode, iso_text
+from portalis.core.registry import PortalTable
+
+zones = st.one_of(st.none(), st.just(dt.UTC),
+                  st.integers(min_value=-14 * 60, max_value=14 * 60).map(
+                      lambda m: dt.timezone(dt.timedelta(minutes=m))))
+moments = st.builds(lambda d, tz: d.replace(tzinfo=tz),
+                    st.datetimes(min_value=dt.datetime(2, 1, 1),
+                                 max_value=dt.datetime(9998, 12, 31)), zones)
+
+
+@settings(max_examples=500, deadline=None)
+@given(moments)
+def test_sqlite_time_text_is_the_strftime_text(moment: dt.datetime) -> None:
+    utc = (moment.replace(tzinfo=dt.UTC) if moment.tzinfo is None
+           else moment.astimezone(dt.UTC))
+    assert encode(moment, "sqlite") == utc.strftime("%Y-%m-%d %H:%M:%S.%f+00:00")
+    assert encode(moment, "postgres") is moment
+
+
+class _Case:
+    """A table shaped like ``case`` for the decoders: a bool and a datetime column."""
+
+    sqlite_decoders = (("closed", "bool"), ("modified", "datetime"))
+
+
+@settings(max_examples=200, deadline=None)
+@given(st.lists(st.fixed_dictionaries({
+    "id": st.integers(), "closed": st.sampled_from([None, 0, 1]),
+    # (years before 1000 are stored unpadded, which fromisoformat does not read back)
+    "modified": st.one_of(st.none(), moments.filter(lambda m: m.year > 1000).map(
+        lambda m: encode(m, "sqlite"))),
+    "_can_write": st.sampled_from([0, 1])}), max_size=5))
+def test_decode_rows_is_decode_row_per_row(rows: list[dict[str, object]]) -> None:
+    table: PortalTable = _Case()  # type: ignore[assignment]
+    one = [decode_row(table, dict(r), "sqlite") for r in rows]
+    for r in one:
+        r["_can_write"] = bool(r["_can_write"])
+    assert decode_rows(table, [dict(r) for r in rows], "sqlite", ("_can_write",)) == one
+
+
+@settings(max_examples=500, deadline=None)
+@given(st.one_of(
+    moments.filter(lambda m: m.year > 1000).map(lambda m: encode(m, "sqlite")),
+    moments.filter(lambda m: m.year > 1000).map(lambda m: m.isoformat()),  # other writers
+    moments.filter(lambda m: m.year > 1000).map(
+        lambda m: m.replace(tzinfo=None, microsecond=0).isoformat(" "))))
+def test_iso_text_is_isoformat_of_the_decoded_time(stored: str) -> None:
+    parsed = dt.datetime.fromisoformat(stored)
+    aware = parsed if parsed.tzinfo else parsed.replace(tzinfo=dt.UTC)
+    assert iso_text(stored) == aware.isoformat()
+    row = decode_rows(_Case(), [{"modified": stored, "closed": 1}], "sqlite",  # type: ignore[arg-type]
+                      iso_times=True)[0]
+    assert row == {"modified": aware.isoformat(), "closed": True}
