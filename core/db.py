@@ -288,6 +288,9 @@ class Database:
                 return await Connection(self, raw).fetch(sql, *params)
             finally:
                 pool.put(raw)
+        if tx is None and self._pg is not None:
+            # asyncpg's Pool.fetch acquires, fetches and releases in one call
+            return await Connection(self, self._pg).fetch(sql, *params)
         async with self.reader() as conn:
             return await conn.fetch(sql, *params)
 

@@ -70,6 +70,9 @@ class Records:
         self.s = services
         self._texts: dict[tuple[Any, ...], str] = {}
         """Page statements of :meth:`list` by shape (see there)."""
+        self.derived: dict[tuple[Any, ...], Any] = {}
+        """For routes: values derived from one site version's configuration alone (the
+        Web API's exposed fields), keyed by what, site id and version."""
 
     # -- helpers ------------------------------------------------------------------
     @property

@@ -92,21 +92,27 @@ def row_html(row: dict[str, Any]) -> str:
 def _row(rid: Any, cells: list[str], url: str, can_write: Any, can_delete: Any) -> str:
     # plain str throughout (Markup + str would escape the markup being built). The
     # cells are escaped in one call, joined by NUL (which escaping leaves alone) and
-    # split into <td>s after; a cell holding NUL itself takes the cell-by-cell way.
+    # split into <td>s after; a row with a NUL in a cell takes the cell-by-cell way.
+    joined = "\x00".join(cells)
+    link = '<a href="' + str(escape(url)) + '">' if url else ""
     if not cells:
         tds = ""
-    else:
-        joined = "\x00".join(cells)
-        if joined.count("\x00") == len(cells) - 1:
-            first, _, rest = str(escape(joined)).partition("\x00")
-            others = rest.split("\x00") if len(cells) > 1 else []
+    elif joined.count("\x00") == len(cells) - 1:
+        escaped = str(escape(joined))
+        if link:
+            first, sep, rest = escaped.partition("\x00")
+            tds = ("<td>" + link + first + "</a></td>"
+                   + ("<td>" + rest.replace("\x00", "</td><td>") + "</td>" if sep else ""))
         else:
-            first, *others = [str(escape(c)) for c in cells]
-        if url:
-            first = '<a href="' + str(escape(url)) + '">' + first + "</a>"
-        tds = "<td>" + "</td><td>".join([first, *others]) + "</td>"
+            tds = "<td>" + escaped.replace("\x00", "</td><td>") + "</td>"
+    else:
+        each = [str(escape(c)) for c in cells]
+        if link:
+            each[0] = link + each[0] + "</a>"
+        tds = "".join(["<td>" + c + "</td>" for c in each])
     badges = _BADGES[(bool(can_write), bool(can_delete))]
-    return '<tr data-id="' + str(escape(rid)) + '">' + tds + "\n    <td>" + badges + "</td></tr>"
+    rid_text = str(rid) if type(rid) is int else str(escape(rid))
+    return '<tr data-id="' + rid_text + '">' + tds + "\n    <td>" + badges + "</td></tr>"
 
 
 @functools.lru_cache(maxsize=4096)
@@ -155,21 +161,27 @@ async def list_page(request: Request[Any, Any, Any], key: str, search: str | Non
 
     header = [dict(h) for h in _header(key, tuple(columns), search, sort, filter)]
     detail = ld.detail_url
-    rows = [{"id": r["id"], "cells": ["" if (v := r[c]) is None else str(v) for c in columns],
-             "url": detail.replace("{id}", str(r["id"])) if detail else "",
-             "can_write": r["_can_write"], "can_delete": r["_can_delete"]} for r in page.rows]
-    rows_html = "\n  ".join([_row(row["id"], row["cells"], row["url"], row["can_write"],
-                                   row["can_delete"]) for row in rows])
-    context = {"list": {"key": ld.key, "title": ld.title, "url": f"/_lists/{key}"},
-               "columns": header, "search": search or "", "rows_html": Markup(rows_html),
-               "next_url": link(page.next_cursor), "prev_url": link(page.prev_cursor)}
     renderer = request.app.state.renderer
-    if renderer.is_kernel_template("list.liquid"):
+    kernel = renderer.is_kernel_template("list.liquid")
+    rows: list[dict[str, Any]] = []
+    parts: list[str] = []
+    for r in page.rows:
+        rid = r["id"]
+        cells = ["" if (v := r[c]) is None else str(v) for c in columns]
+        url = detail.replace("{id}", str(rid)) if detail else ""
+        html_row = _row(rid, cells, url, r["_can_write"], r["_can_delete"])
+        parts.append(html_row)
+        if not kernel:  # what a plugin's own list.liquid may loop over
+            rows.append({"id": rid, "cells": cells, "url": url, "can_write": r["_can_write"],
+                         "can_delete": r["_can_delete"], "html": Markup(html_row)})
+    context = {"list": {"key": ld.key, "title": ld.title, "url": f"/_lists/{key}"},
+               "columns": header, "search": search or "",
+               "rows_html": Markup("\n  ".join(parts)),
+               "next_url": link(page.next_cursor), "prev_url": link(page.prev_cursor)}
+    if kernel:
         html = render_page(request, None, title=ld.title,
-                           content=list_content_html(**context, has_rows=bool(rows)))
-    else:  # a plugin's own list.liquid: it may also loop over ``rows`` itself
-        for row in rows:
-            row["html"] = Markup(row_html(row))
+                           content=list_content_html(**context, has_rows=bool(parts)))
+    else:
         html = render_page(request, "list.liquid", title=ld.title, rows=rows, **context)
     return Response(html, media_type=MediaType.HTML)
 

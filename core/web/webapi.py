@@ -39,7 +39,19 @@ DEFAULT_TOP = 50
 
 
 def _exposed(site: Site, records: Records, table: str) -> list[str]:
-    """The columns the Web API may touch for ``table``; raises if not exposed."""
+    """The columns the Web API may touch for ``table``; raises if not exposed. Kept per
+    site version (the settings it reads change only with a new version)."""
+    key = ("webapi-fields", site.id, site.version, table)
+    known = records.derived.get(key)
+    if known is None:
+        known = tuple(_exposed_fields(site, records, table))
+        if len(records.derived) >= 10_000:
+            records.derived.clear()
+        records.derived[key] = known
+    return list(known)
+
+
+def _exposed_fields(site: Site, records: Records, table: str) -> list[str]:
     if not site.flag(f"Webapi/{table}/enabled") or table not in records.s.registry:
         raise NotFound(f"no Web API table {table!r}", code="table_not_exposed")
     raw = site.setting(f"Webapi/{table}/fields").strip()
@@ -122,7 +134,10 @@ async def api_get(request: Request[Any, Any, Any], segment: str,
     _allowed([c for c, _ in order], fields)
     page = await records.list(principal, table, where=where, order_by=order, limit=limit,
                               cursor=skiptoken, columns=columns, iso_times=True)
-    body: dict[str, Any] = {"value": [_json(r, columns) for r in page.rows]}
+    rows = page.rows  # timestamps are ISO text already (iso_times)
+    if rows and list(rows[0]) != columns:  # only the requested fields, in their order
+        rows = [_json(r, columns) for r in rows]
+    body: dict[str, Any] = {"value": rows}
     if page.next_cursor:
         params = {k: v for k, v in (("$select", select), ("$orderby", orderby),
                                     ("$filter", filter_), ("$top", top)) if v}

@@ -88,3 +88,11 @@ def test_only_the_kernels_own_template_is_rendered_in_python(tmp_path: Any) -> N
     own = Renderer([tmp_path])
     assert not own.is_kernel_template("list.liquid")
     assert own.is_kernel_template("layout.liquid")
+
+
+def test_a_nul_in_a_cell_stays_inside_its_cell() -> None:
+    for url in ("", "/cases/1"):
+        row = {"id": 1, "cells": ["a\x00<b>", "c", ""], "url": url, "can_write": True,
+               "can_delete": False}
+        assert row_html(row) == TEMPLATE.render(row=row)
+        assert row_html(row).count("<td>") == 4
