@@ -60,6 +60,8 @@ class Summary:
     ratios: list[float]
     rss_start_mb: float
     rss_end_mb: float
+    cpu_us: float = 0.0  # median server CPU per request (µs), Portalis
+    base_cpu_us: float | None = None  # the same for the baseline
 
 
 def _median(values: list[float]) -> float:
@@ -86,14 +88,26 @@ def summarise(rows: list[Measurement], rss: dict[tuple[str, int], tuple[float, f
             base_rps=_median([m.rps for m in b.values()]) if b else None,
             base_p95=_median([m.p95 for m in b.values()]) if b else None,
             ratio=_median(ratios) if ratios else None, ratios=ratios,
-            rss_start_mb=start, rss_end_mb=end))
+            rss_start_mb=start, rss_end_mb=end,
+            cpu_us=_median([m.server_cpu_us for m in a]),
+            base_cpu_us=_median([m.server_cpu_us for m in b.values()]) if b else None))
     return out
+
+
+def _cpu(s: Summary) -> str:
+    """Server CPU time per request, Portalis (baseline): the same comparison, less
+    sensitive to what else the machine runs. It is the server's CPU over the whole
+    Locust run divided by the requests Locust counted after its users started, so it
+    slightly overstates both (sign-in and warm-up happen before and are not in it)."""
+    if not s.cpu_us:
+        return "-"
+    return f"{s.cpu_us:.0f}" + ("" if s.base_cpu_us is None else f" ({s.base_cpu_us:.0f})")
 
 
 def print_table(summaries: list[Summary], console: Console) -> None:
     table = Table(title="Portalis vs bare baseline (same run, A B A B; medians over pairs)")
     for name in ("scenario", "db", "cases", "page", "rate/s", "req/s", "p50 ms", "p95 ms",
-                 "p99 ms", "fail", "base req/s", "base p95", "ratio", "RSS MB"):
+                 "p99 ms", "fail", "base req/s", "base p95", "ratio", "CPU µs/req", "RSS MB"):
         table.add_column(name, justify="left" if name in ("scenario", "db") else "right")
     for s in summaries:
         table.add_row(
@@ -102,15 +116,15 @@ def print_table(summaries: list[Summary], console: Console) -> None:
             f"{s.p95:.0f}", f"{s.p99:.0f}", str(s.failures),
             "-" if s.base_rps is None else f"{s.base_rps:.0f}",
             "-" if s.base_p95 is None else f"{s.base_p95:.0f}",
-            "-" if s.ratio is None else f"{s.ratio:.2f}",
+            "-" if s.ratio is None else f"{s.ratio:.2f}", _cpu(s),
             f"{s.rss_start_mb:.0f}→{s.rss_end_mb:.0f}")
     console.print(table)
 
 
 def markdown_table(summaries: list[Summary]) -> str:
     lines = ["| scenario | db | cases | page | rate/s | req/s | p50 | p95 | p99 | fail "
-             "| base req/s | base p95 | ratio (pairs) | RSS MB |",
-             "|---|---|--:|--:|--:|--:|--:|--:|--:|--:|--:|--:|--:|--:|"]
+             "| base req/s | base p95 | ratio (pairs) | CPU µs/req (base) | RSS MB |",
+             "|---|---|--:|--:|--:|--:|--:|--:|--:|--:|--:|--:|--:|--:|--:|"]
     for s in summaries:
         pairs = ", ".join(f"{r:.2f}" for r in s.ratios)
         ratio = "-" if s.ratio is None else f"{s.ratio:.2f} ({pairs})"
@@ -119,7 +133,7 @@ def markdown_table(summaries: list[Summary]) -> str:
             f"{f'{s.rate:.0f}' if s.rate else 'max'} | {s.rps:.0f} | {s.p50:.0f} | "
             f"{s.p95:.0f} | {s.p99:.0f} | {s.failures} | "
             f"{'-' if s.base_rps is None else f'{s.base_rps:.0f}'} | "
-            f"{'-' if s.base_p95 is None else f'{s.base_p95:.0f}'} | {ratio} | "
+            f"{'-' if s.base_p95 is None else f'{s.base_p95:.0f}'} | {ratio} | {_cpu(s)} | "
             f"{s.rss_start_mb:.0f}→{s.rss_end_mb:.0f} |")
     return "\n".join(lines)
 

@@ -96,3 +96,13 @@ def test_a_nul_in_a_cell_stays_inside_its_cell() -> None:
                "can_delete": False}
         assert row_html(row) == TEMPLATE.render(row=row)
         assert row_html(row).count("<td>") == 4
+
+
+@settings(max_examples=300, deadline=None)
+@given(st.one_of(text, st.integers(), st.builds(Markup, text)))
+def test_escaping_is_markupsafes(value: Any) -> None:
+    from markupsafe import escape
+
+    from portalis.core.web.lists import _escape
+
+    assert _escape(value) == str(escape(value)) and type(_escape(value)) is str
