@@ -18,7 +18,7 @@ import re
 from collections.abc import Awaitable, Callable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, TypeVar
 
 import httpx
 
@@ -29,7 +29,7 @@ from tests.conftest import CASES_SITE
 from tests.support.server import PortalServer
 
 __all__ = ["Ledger", "client", "csrf", "kill_mid_flight", "prepare", "report", "rows",
-           "served", "serving", "with_services"]
+           "served", "serving", "started", "with_services"]
 
 
 def served(site_text: str) -> str:
@@ -84,6 +84,23 @@ def serving(url: str, plugins: str = "selfservice") -> Iterator[PortalServer]:
         yield server
     finally:
         server.stop()
+
+
+T = TypeVar("T")
+
+
+async def started(url: str, plugins: str,
+                  setup: Callable[[PortalServer], Awaitable[T]]) -> tuple[PortalServer, T]:
+    """A server process on ``url``, running, and what ``setup(server)`` returned (the
+    writers' starting data, made through the server). The caller kills the server (see
+    :func:`kill_mid_flight`); if ``setup`` fails it is killed here."""
+    server = PortalServer(url, plugins)
+    server.start()
+    try:
+        return server, await setup(server)
+    except BaseException:
+        server.kill()
+        raise
 
 
 def client(server: PortalServer) -> httpx.AsyncClient:

@@ -37,6 +37,7 @@ from tests.hardening.crash import (
     rows,
     served,
     serving,
+    started,
     with_services,
 )
 from tests.invitations.support import site_with as invitations_site
@@ -183,13 +184,8 @@ async def test_acknowledged_redemptions_survive_sigkill(database_url: str,
                                                         record_property: Any) -> None:
     await prepare(database_url, invitations_site_data(), INV_PLUGINS)
     groups, singles = await create_invitations(database_url)
-    server = PortalServer(database_url, ",".join(INV_PLUGINS))
-    server.start()
-    try:
-        proofs = await mailed_proofs(server, database_url, singles)
-    except BaseException:
-        server.kill()
-        raise
+    server, proofs = await started(database_url, ",".join(INV_PLUGINS),
+                                   lambda srv: mailed_proofs(srv, database_url, singles))
     ledger = Ledger(cap=INV_KILL_AT * 10)
     group_acks: list[tuple[int, int]] = []
     new_acks: list[tuple[int, str, int]] = []
@@ -340,13 +336,8 @@ async def test_acknowledged_forum_posts_survive_sigkill(database_url: str,
                                                         record_property: Any) -> None:
     await prepare(database_url, served(forum_site()), FORUM_PLUGINS)
     forum = await lounge_id(database_url)
-    server = PortalServer(database_url, ",".join(FORUM_PLUGINS))
-    server.start()
-    try:
-        shared = await start_threads(server, forum, SHARED_THREADS)
-    except BaseException:
-        server.kill()
-        raise
+    server, shared = await started(database_url, ",".join(FORUM_PLUGINS),
+                                   lambda srv: start_threads(srv, forum, SHARED_THREADS))
     ledger = Ledger(cap=FORUM_KILL_AT * 10)
     posts: dict[int, tuple[int, str, bool]] = {}
     threads: dict[int, str] = {}
