@@ -34,19 +34,7 @@ def encode(value: Any, dialect: str) -> Any:
 
 def decode_row(table: PortalTable, row: dict[str, Any], dialect: str) -> dict[str, Any]:
     """Turn a raw row into Python values (bools, aware datetimes), in place."""
-    if dialect != "sqlite":
-        return row
-    # only the table's bool and datetime columns need work (precomputed per table)
-    for name, kind in table.sqlite_decoders:
-        value = row.get(name)
-        if value is None:
-            continue
-        if kind == "bool":
-            row[name] = bool(value)
-        elif isinstance(value, str):
-            parsed = dt.datetime.fromisoformat(value)
-            row[name] = parsed if parsed.tzinfo else parsed.replace(tzinfo=dt.UTC)
-    return row
+    return decode_rows(table, [row], dialect)[0]
 
 
 def decode_rows(table: PortalTable, rows: list[dict[str, Any]], dialect: str,
@@ -78,13 +66,8 @@ def decode_rows(table: PortalTable, rows: list[dict[str, Any]], dialect: str,
         for name in times:
             value = row[name]
             if isinstance(value, str):
-                if iso_times:  # iso_text(value), inlined for the kernel's own encoding
-                    if len(value) == 32 and value[10] == " " and value[26:] == "+00:00":
-                        row[name] = (value[:10] + "T" + value[11:19] + "+00:00"
-                                     if value[19:26] == ".000000"
-                                     else value[:10] + "T" + value[11:])
-                    else:
-                        row[name] = iso_text(value)
+                if iso_times:
+                    row[name] = iso_text(value)
                     continue
                 parsed = fromiso(value)
                 row[name] = parsed if parsed.tzinfo else parsed.replace(tzinfo=utc)

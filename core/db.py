@@ -278,17 +278,7 @@ class Database:
                     _current.reset(token)
 
     async def fetch(self, sql: str, *params: Any) -> list[dict[str, Any]]:
-        tx = _current.get()
-        if tx is None and self._reader_pool is not None:
-            # what ``reader()`` does, without its context manager (this is every list
-            # page's one statement on SQLite: the generator machinery cost ~5 µs)
-            pool = self._reader_pool
-            raw = await pool.get()
-            try:
-                return await Connection(self, raw).fetch(sql, *params)
-            finally:
-                pool.put(raw)
-        if tx is None and self._pg is not None:
+        if _current.get() is None and self._pg is not None:
             # asyncpg's Pool.fetch acquires, fetches and releases in one call
             return await Connection(self, self._pg).fetch(sql, *params)
         async with self.reader() as conn:

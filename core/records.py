@@ -24,7 +24,7 @@ import unicodedata
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
-from portalis.core.codec import decode_row, decode_rows, encode, utcnow
+from portalis.core.codec import decode_rows, encode, utcnow
 from portalis.core.conditions import Condition, compile_condition, like_escape
 from portalis.core.cursor import decode_cursor, encode_cursor, keyset_condition
 from portalis.core.db import IntegrityError
@@ -252,10 +252,8 @@ class Records:
 
     def _finish(self, table: PortalTable, row: dict[str, Any],
                 row_privileges: tuple[str, ...] = ()) -> dict[str, Any]:
-        row = decode_row(table, row, self._db.dialect)
-        for privilege in row_privileges:
-            row["_can_" + privilege] = bool(row["_can_" + privilege])
-        return row
+        return decode_rows(table, [row], self._db.dialect,
+                           tuple("_can_" + privilege for privilege in row_privileges))[0]
 
     async def _fetch_one(self, principal: Principal, table: PortalTable, record_id: Any,
                          privilege: str, columns: list[str] | None = None,

@@ -37,7 +37,7 @@ class Measurement:
     locust_cpu: float
     rss_mb: float
     rate: float = 0.0  # requested rate for fixed-rate runs, 0 = as fast as possible
-    server_cpu_us: float = 0.0  # server CPU time per request (sign-in and warm-up included)
+    server_cpu_us: float = 0.0  # server CPU time per request (how it is taken: see _cpu)
     errors: list[str] = field(default_factory=list)
 
 

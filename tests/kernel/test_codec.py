@@ -2,12 +2,14 @@
 
 ``encode`` formats with ``isoformat`` on the hot path; this checks it is the text the
 kernel has always stored (``strftime`` of the UTC time), since rows are compared and
-sorted as that text. ``decode_rows`` turns a statement's rows back like ``decode_row``.
+sorted as that text, and that ``decode_rows`` reads it back as aware UTC datetimes
+(or, with ``iso_times``, as ``isoformat()`` text).
 """
 
 from __future__ import annotations
 
 import datetime as dt
+from typing import Any
 
 from hypothesis import given, settings
 from hypothesis import strategies as st
@@ -45,12 +47,21 @@ class _Case:
     "modified": st.one_of(st.none(), moments.filter(lambda m: m.year > 1000).map(
         lambda m: encode(m, "sqlite"))),
     "_can_write": st.sampled_from([0, 1])}), max_size=5))
-def test_decode_rows_is_decode_row_per_row(rows: list[dict[str, object]]) -> None:
+def test_sqlite_rows_decode_to_bools_and_aware_utc_times(rows: list[dict[str, Any]]) -> None:
     table: PortalTable = _Case()  # type: ignore[assignment]
-    one = [decode_row(table, dict(r), "sqlite") for r in rows]
-    for r in one:
-        r["_can_write"] = bool(r["_can_write"])
-    assert decode_rows(table, [dict(r) for r in rows], "sqlite", ("_can_write",)) == one
+    expected = [{
+        "id": r["id"], "closed": None if r["closed"] is None else bool(r["closed"]),
+        "modified": None if r["modified"] is None
+        else dt.datetime.strptime(r["modified"], "%Y-%m-%d %H:%M:%S.%f+00:00").replace(
+            tzinfo=dt.UTC),
+        "_can_write": bool(r["_can_write"])} for r in rows]
+    decoded = decode_rows(table, [dict(r) for r in rows], "sqlite", ("_can_write",))
+    assert decoded == expected
+    assert all(type(r["closed"]) in (bool, type(None)) and type(r["_can_write"]) is bool
+               for r in decoded)
+    # one row at a time (records.get and friends) is the same decoding
+    singles = [decode_row(table, dict(r), "sqlite") for r in rows]
+    assert [{**r, "_can_write": bool(r["_can_write"])} for r in singles] == expected
 
 
 @settings(max_examples=500, deadline=None)
