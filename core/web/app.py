@@ -10,6 +10,7 @@ from litestar import Litestar, MediaType, Request, Response, get
 from litestar.config.cors import CORSConfig
 from litestar.config.csrf import CSRFConfig
 from litestar.di import Provide
+from litestar.middleware import DefineMiddleware
 from litestar.openapi import OpenAPIConfig
 from litestar.static_files import create_static_files_router
 
@@ -19,6 +20,7 @@ from portalis.core.principal import Principal
 from portalis.core.records import Records
 from portalis.core.rendering import Renderer
 from portalis.core.services import Services
+from portalis.core.web.csrf import CSRFMiddleware
 from portalis.core.web.errors import EXCEPTION_HANDLERS
 from portalis.core.web.flow import before_request, current_principal, current_site, front_door
 from portalis.core.web.lists import list_page
@@ -73,6 +75,10 @@ def create_app(config: Config | None = None, *, extra_plugins: tuple[object, ...
         return services
 
     plugin_routes = combined(services.pm, "portalis_routes", app_config=config)
+    # Litestar's CSRF checks, with a short way for safe requests that carry the cookie
+    # (core/web/csrf.py); so installed as middleware, not as Litestar's csrf_config.
+    csrf = CSRFConfig(secret=config.secret_key, cookie_name="csrftoken",
+                      header_name="x-csrftoken", cookie_samesite="lax")
     app = Litestar(
         route_handlers=[home, health, list_page, *WEBAPI_HANDLERS, *plugin_routes,
                         create_static_files_router(path="/_static", directories=[STATIC],
@@ -87,8 +93,7 @@ def create_app(config: Config | None = None, *, extra_plugins: tuple[object, ...
         cors_config=CORSConfig(allow_origins=list(config.cors_origins), allow_credentials=True)
         if config.cors_origins else None,
         exception_handlers=EXCEPTION_HANDLERS,
-        csrf_config=CSRFConfig(secret=config.secret_key, cookie_name="csrftoken",
-                               header_name="x-csrftoken", cookie_samesite="lax"),
+        middleware=[DefineMiddleware(CSRFMiddleware, config=csrf)],
         openapi_config=OpenAPIConfig(title="Portalis", version="0.1.0", path="/schema"),
         on_startup=[on_startup],
         on_shutdown=[on_shutdown],
@@ -99,6 +104,9 @@ def create_app(config: Config | None = None, *, extra_plugins: tuple[object, ...
     # Outside Litestar's router: every HTTP request is gated (host, IP filter, redirects)
     # and every response hardened, whether a route matches it or not.
     app.asgi_handler = security_headers_middleware(front_door(app.asgi_handler))
+    # read by the OpenAPI pages (their "try it out" sends the token); routes were all
+    # registered above, so Litestar's own CSRF middleware is not added to any of them
+    app.csrf_config = csrf
     app.state.services = services
     app.state.renderer = renderer
     logging.getLogger("portalis").setLevel(logging.INFO)

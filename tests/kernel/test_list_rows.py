@@ -1,8 +1,9 @@
 """The list page, rendered in Python, is the markup the kernel's Liquid template gives.
 
-``row_html`` replaces the hot loop of ``list.liquid`` (see its docstring). This test
-keeps that loop, in Liquid, and renders random rows — markup characters, quotes,
-unicode, empty cells, rows with and without a detail link and actions — both ways.
+``row_html`` and ``rows_html`` (a whole page at once) replace the hot loop of
+``list.liquid`` (see ``core/web/list_html.py``). This test keeps that loop, in Liquid,
+and renders random rows — markup characters, quotes, unicode, NULs, empty cells, rows
+with and without a detail link and actions — both ways.
 (The loop once tested ``row.url`` alone: in Liquid an empty string is truthy, so lists
 without a detail page linked every first cell to ``href=""``.)
 
@@ -22,7 +23,7 @@ from liquid import Environment
 from markupsafe import Markup
 
 from portalis.core.rendering import KERNEL_TEMPLATES, Renderer
-from portalis.core.web.lists import list_content_html, row_html
+from portalis.core.web.list_html import list_content_html, row_cells, row_html, rows_html
 
 LIQUID_ROW = (
     '<tr data-id="{{ row.id }}">{% for cell in row.cells %}<td>{% if forloop.first and '
@@ -103,6 +104,43 @@ def test_a_nul_in_a_cell_stays_inside_its_cell() -> None:
 def test_escaping_is_markupsafes(value: Any) -> None:
     from markupsafe import escape
 
-    from portalis.core.web.lists import _escape
+    from portalis.core.web.list_html import escape_text as _escape
 
     assert _escape(value) == str(escape(value)) and type(_escape(value)) is str
+
+
+# a records.list page as the list route gets it: id, the list's columns, the privileges
+value = st.one_of(st.none(), text, st.integers(), st.floats(allow_nan=False),
+                  st.sampled_from(["plain", "Tom's", "a & b", "<b>", "x\x00y", "100%"]))
+detail = st.one_of(st.just(""), st.sampled_from(["/cases/{id}", "/c?id={id}&x={id}%20",
+                                                 "/static/\"page\"", "/{id}/<{id}>"]), text)
+
+
+@st.composite
+def pages(draw: Any) -> tuple[list[dict[str, Any]], list[str], str]:
+    columns = draw(st.lists(st.sampled_from(["a", "b", "c", "d", "e"]), min_size=1,
+                            max_size=5, unique=True))
+    rows = draw(st.lists(st.fixed_dictionaries({
+        "id": st.one_of(st.integers(min_value=1, max_value=2**40), text),
+        **{c: value for c in columns},
+        "_can_write": st.booleans(), "_can_delete": st.booleans()}), max_size=8))
+    return rows, columns, draw(detail)
+
+
+@settings(max_examples=500, deadline=None)
+@given(pages())
+def test_a_whole_page_is_the_liquid_loop_row_by_row(page: Any) -> None:
+    rows, columns, link = page
+    expected = "\n  ".join(TEMPLATE.render(row={
+        "id": r["id"], "cells": ["" if r[c] is None else str(r[c]) for c in columns],
+        "url": link.replace("{id}", str(r["id"])) if link else "",
+        "can_write": r["_can_write"], "can_delete": r["_can_delete"]}) for r in rows)
+    assert rows_html(rows, columns, link) == expected
+
+
+def test_privileges_that_are_not_bools_are_shown_as_their_truth() -> None:
+    rows = [{"id": 1, "a": "x", "_can_write": 2, "_can_delete": None},
+            {"id": 2, "a": "<y>", "_can_write": 0, "_can_delete": [1]}]
+    assert rows_html(rows, ["a"], "/c/{id}") == "\n  ".join(
+        row_html(row_cells(r, ["a"], "/c/{id}")) for r in rows)
+    assert rows_html(rows, ["a"], "").count("editable") == 1

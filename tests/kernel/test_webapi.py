@@ -139,6 +139,29 @@ async def test_state_changing_calls_need_the_csrf_token(cases: Portal) -> None:
     assert await count_cases(cases) == before
 
 
+async def test_the_csrf_cookie_is_set_once_and_checked_on_every_write(cases: Portal) -> None:
+    """core/web/csrf.py answers safe requests that carry the cookie itself; the first
+    safe request still gets the cookie, and writes are checked as before."""
+    client = cases.client
+    client.cookies.clear()
+    first = await cases.get("/_lists/cases", who=ALICE)
+    cookies = first.headers.get_list("set-cookie")
+    assert first.status_code == 200 and len([c for c in cookies if "csrftoken=" in c]) == 1
+    token = client.cookies["csrftoken"]
+    again = await cases.get("/_lists/cases", who=ALICE)  # with the cookie: none set again
+    assert not [c for c in again.headers.get_list("set-cookie") if "csrftoken=" in c]
+    assert client.cookies["csrftoken"] == token
+    before = await count_cases(cases)
+    for headers in ({}, {"x-csrftoken": "forged" + token[6:]}):
+        res = await cases.send("POST", "/_api/case", who=ALICE, csrf=False, headers=headers,
+                               json={"title": "x"})
+        assert res.status_code == 403 and res.json()["error"]["code"] == "csrf_failed"
+    res = await cases.send("POST", "/_api/case", who=ALICE, headers={"x-csrftoken": token},
+                           csrf=False, json={"title": "x"})
+    assert res.status_code == 201, res.text
+    assert await count_cases(cases) == before + 1
+
+
 async def test_malformed_bodies(cases: Portal) -> None:
     before = await count_cases(cases)
     for body in ('[1, 2]', '{"title": ', '"text"'):
