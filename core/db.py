@@ -278,9 +278,18 @@ class Database:
                     _current.reset(token)
 
     async def fetch(self, sql: str, *params: Any) -> list[dict[str, Any]]:
-        if _current.get() is None and self._pg is not None:
-            # asyncpg's Pool.fetch acquires, fetches and releases in one call
-            return await Connection(self, self._pg).fetch(sql, *params)
+        if _current.get() is None:  # outside a transaction: one pooled connection
+            # (what reader() does, without its asynccontextmanager: ~10 µs a statement
+            # on the list path, measured side by side in process)
+            if self._pg is not None:
+                # asyncpg's Pool.fetch acquires, fetches and releases in one call
+                return await Connection(self, self._pg).fetch(sql, *params)
+            if self._reader_pool is not None:
+                raw = await self._reader_pool.get()
+                try:
+                    return await Connection(self, raw).fetch(sql, *params)
+                finally:
+                    self._reader_pool.put(raw)
         async with self.reader() as conn:
             return await conn.fetch(sql, *params)
 

@@ -5,9 +5,10 @@ the rows and ~30 per row, more than the page's SQL. While that template is the o
 effect (no plugin ships its own ``list.liquid``, templates do not reload), the list
 route renders the same markup here, every value escaped as Liquid's autoescape does:
 
-* :func:`rows_html`: all rows of a page in one string formatting, no Python loop per
-  row or cell; :func:`row_html` is one row, the way a plugin's own ``list.liquid``
-  gets it (``row.html``) and the way :func:`rows_html` goes when a value needs care;
+* :func:`rows_html`: all rows of a page in two string formattings, no Python loop per
+  row or cell; :func:`row_html` is one row, the way :func:`rows_html` goes when a value
+  needs care. A site's own ``list.liquid`` loops over ``rows`` instead (``row.cells``,
+  ``row.url``, ``row.can_write``, ``row.can_delete`` and ``row.html``, this markup);
 * :func:`list_content_html`: heading, search form, column heads and pager.
 
 ``tests/kernel/test_list_rows.py`` checks both against Liquid: the row loop and the
