@@ -97,7 +97,22 @@ _IDENTIFIER = re.compile(r"[A-Za-z_][A-Za-z0-9_]*")
 _QUOTED: dict[str, str] = {}
 
 
-class Connection:
+class _Reads:
+    """``fetchrow`` and ``fetchval`` on top of a ``fetch``."""
+
+    async def fetch(self, sql: str, *params: Any) -> list[dict[str, Any]]:
+        raise NotImplementedError
+
+    async def fetchrow(self, sql: str, *params: Any) -> dict[str, Any] | None:
+        rows = await self.fetch(sql, *params)
+        return rows[0] if rows else None
+
+    async def fetchval(self, sql: str, *params: Any) -> Any:
+        row = await self.fetchrow(sql, *params)
+        return None if row is None else next(iter(row.values()))
+
+
+class Connection(_Reads):
     """One connection (or transaction) with dialect-neutral fetch/execute."""
 
     def __init__(self, db: Database, raw: Any) -> None:
@@ -116,14 +131,6 @@ class Connection:
             raise IntegrityError(str(exc)) from exc
         except _BAD_VALUE as exc:
             raise _bad_value(exc) from exc
-
-    async def fetchrow(self, sql: str, *params: Any) -> dict[str, Any] | None:
-        rows = await self.fetch(sql, *params)
-        return rows[0] if rows else None
-
-    async def fetchval(self, sql: str, *params: Any) -> Any:
-        row = await self.fetchrow(sql, *params)
-        return None if row is None else next(iter(row.values()))
 
     async def execute(self, sql: str, *params: Any) -> int:
         """Run a statement; returns the number of rows changed."""
@@ -150,7 +157,7 @@ class Connection:
             await self.raw.executemany(self.db.sql(sql), rows)
 
 
-class Database:
+class Database(_Reads):
     """Long-lived connections to the portal database; see the module docstring."""
 
     def __init__(self, url: str, *, readers: int = 3) -> None:
@@ -278,9 +285,10 @@ class Database:
                     _current.reset(token)
 
     async def fetch(self, sql: str, *params: Any) -> list[dict[str, Any]]:
-        if _current.get() is None:  # outside a transaction: one pooled connection
-            # (what reader() does, without its asynccontextmanager: ~10 µs a statement
-            # on the list path, measured side by side in process)
+        # every single-statement read (fetchrow, fetchval too) comes here. Outside a
+        # transaction: one pooled connection, what reader() does without its
+        # asynccontextmanager (~10 µs a statement, measured side by side in process)
+        if _current.get() is None:
             if self._pg is not None:
                 # asyncpg's Pool.fetch acquires, fetches and releases in one call
                 return await Connection(self, self._pg).fetch(sql, *params)
@@ -292,14 +300,6 @@ class Database:
                     self._reader_pool.put(raw)
         async with self.reader() as conn:
             return await conn.fetch(sql, *params)
-
-    async def fetchrow(self, sql: str, *params: Any) -> dict[str, Any] | None:
-        async with self.reader() as conn:
-            return await conn.fetchrow(sql, *params)
-
-    async def fetchval(self, sql: str, *params: Any) -> Any:
-        async with self.reader() as conn:
-            return await conn.fetchval(sql, *params)
 
     async def execute(self, sql: str, *params: Any) -> int:
         async with self.transaction() as conn:

@@ -29,9 +29,7 @@ __all__ = ["escape_text", "list_content_html", "row_cells", "row_html", "rows_ht
 
 _EDITABLE = '<span class="badge bg-secondary">editable</span>'
 _DELETABLE = ' <span class="badge bg-danger">deletable</span>'
-_BADGES = {(w, d): (_EDITABLE if w else "") + (_DELETABLE if d else "")
-           for w in (False, True) for d in (False, True)}
-_WRITE = {True: _EDITABLE, False: ""}
+_WRITE = {True: _EDITABLE, False: ""}  # the badges a row's privileges show
 _DELETE = {True: _DELETABLE, False: ""}
 
 
@@ -73,7 +71,7 @@ def _row(rid: Any, cells: list[str], url: str, can_write: Any, can_delete: Any) 
         if link:
             each[0] = link + each[0] + "</a>"
         tds = "".join(["<td>" + c + "</td>" for c in each])
-    badges = _BADGES[(bool(can_write), bool(can_delete))]
+    badges = _WRITE[bool(can_write)] + _DELETE[bool(can_delete)]
     rid_text = str(rid) if type(rid) is int else e(rid)
     return '<tr data-id="' + rid_text + '">' + tds + "\n    <td>" + badges + "</td></tr>"
 
