@@ -9,7 +9,8 @@ route renders the same markup here, every value escaped as Liquid's autoescape d
   row or cell; :func:`row_html` is one row, the way :func:`rows_html` goes when a value
   needs care. A site's own ``list.liquid`` loops over ``rows`` instead (``row.cells``,
   ``row.url``, ``row.can_write``, ``row.can_delete`` and ``row.html``, this markup);
-* :func:`list_content_html`: heading, search form, column heads and pager.
+* :func:`list_content_html`: heading, search form, column heads and pager
+  (:func:`content_head` before the rows, :func:`content_tail` from them on).
 
 ``tests/kernel/test_list_rows.py`` checks both against Liquid: the row loop and the
 template FILE itself, so an edit to the template the Python side does not follow fails.
@@ -25,7 +26,8 @@ from typing import Any
 
 from markupsafe import escape
 
-__all__ = ["escape_text", "list_content_html", "row_cells", "row_html", "rows_html"]
+__all__ = ["content_head", "content_tail", "escape_text", "list_content_html", "row_cells",
+           "row_html", "rows_html"]
 
 _EDITABLE = '<span class="badge bg-secondary">editable</span>'
 _DELETABLE = ' <span class="badge bg-danger">deletable</span>'
@@ -142,35 +144,39 @@ def list_content_html(*, list: dict[str, str], columns: list[dict[str, str]],
                       rows_html: str, has_rows: bool, search: str, next_url: str | None,
                       prev_url: str | None) -> str:
     """``list.liquid`` around its rows (``rows_html``, already markup), every other value
-    escaped."""
+    escaped: :func:`content_head` and :func:`content_tail`."""
+    return (content_head(list, columns, search)
+            + content_tail(rows_html, has_rows, len(columns), next_url, prev_url))
+
+
+def content_head(listing: dict[str, str], columns: list[dict[str, str]], search: str) -> str:
+    """Everything before the rows (``listing``: the list's key, title and url;
+    ``columns``: label and sort link of each): the same for every page of one list,
+    search, sort and filter, so the list route keeps it."""
     e = escape_text
-    head = _content_head(list["title"], list["url"], list["key"], search,
-                         tuple([(c["sort_url"], c["label"]) for c in columns]))
+    heads = "".join([f'<th scope="col"><a href="{e(c["sort_url"])}">{e(c["label"])}</a></th>'
+                     for c in columns])
+    return (f'<h1 class="h3">{e(listing["title"])}</h1>\n'
+            f'<form class="row g-2 mb-3" method="get" action="{e(listing["url"])}">\n'
+            '  <div class="col-auto"><input class="form-control" type="search" name="search" '
+            f'value="{e(search)}" placeholder="Search"></div>\n'
+            '  <div class="col-auto"><button class="btn btn-primary" type="submit">Search'
+            "</button></div>\n</form>\n"
+            f'<table class="table table-striped" data-list="{e(listing["key"])}">\n'
+            f"  <thead><tr>{heads}<th></th></tr></thead>\n  <tbody>")
+
+
+def content_tail(rows_html: str, has_rows: bool, n_columns: int, next_url: str | None,
+                 prev_url: str | None) -> str:
+    """The rows (``rows_html``, already markup) and everything after them."""
+    e = escape_text
     body = (rows_html if has_rows else
-            f'\n    <tr><td colspan="{len(columns) + 1}">There are no records to display.'
+            f'\n    <tr><td colspan="{n_columns + 1}">There are no records to display.'
             "</td></tr>\n  ")
     prev = (f'<li class="page-item"><a class="page-link" rel="prev" href="{e(prev_url)}">'
             "Previous</a></li>" if prev_url is not None else "")
     nxt = (f'<li class="page-item"><a class="page-link" rel="next" href="{e(next_url)}">'
            "Next</a></li>" if next_url is not None else "")
-    return (f"{head}\n  {body}\n  </tbody>\n"
+    return (f"\n  {body}\n  </tbody>\n"  # f-strings: a Markup body must not escape the rest
             '</table>\n<nav><ul class="pagination">\n'
             f"  {prev}\n  {nxt}\n</ul></nav>\n")
-
-
-@functools.lru_cache(maxsize=4096)
-def _content_head(title: str, url: str, key: str, search: str,
-                  columns: tuple[tuple[str, str], ...]) -> str:
-    """Everything before the rows: the same for every page of one list, search, sort and
-    filter (``columns``: sort link and label of each column)."""
-    e = escape_text
-    heads = "".join([f'<th scope="col"><a href="{e(sort_url)}">{e(label)}</a></th>'
-                     for sort_url, label in columns])
-    return (f'<h1 class="h3">{e(title)}</h1>\n'
-            f'<form class="row g-2 mb-3" method="get" action="{e(url)}">\n'
-            '  <div class="col-auto"><input class="form-control" type="search" name="search" '
-            f'value="{e(search)}" placeholder="Search"></div>\n'
-            '  <div class="col-auto"><button class="btn btn-primary" type="submit">Search'
-            "</button></div>\n</form>\n"
-            f'<table class="table table-striped" data-list="{e(key)}">\n'
-            f"  <thead><tr>{heads}<th></th></tr></thead>\n  <tbody>")

@@ -12,8 +12,7 @@ import functools
 from typing import Any
 from urllib.parse import urlencode
 
-from litestar import MediaType, Request, get
-from litestar.response.base import ASGIResponse
+from litestar import Request, get
 from litestar.serialization import encode_json
 from markupsafe import Markup
 
@@ -23,10 +22,11 @@ from portalis.core.odata import parse_filter, parse_orderby
 from portalis.core.principal import Principal
 from portalis.core.records import Page, Records
 from portalis.core.sites import ListDef, Site
+from portalis.core.web.answer import HTML, JSON, Answer
 from portalis.core.web.errors import wants_json
 from portalis.core.web.flow import portal_context
-from portalis.core.web.list_html import list_content_html, row_cells, row_html, rows_html
-from portalis.core.web.pages import render_page
+from portalis.core.web.list_html import content_head, content_tail, row_cells, row_html, rows_html
+from portalis.core.web.pages import page_bytes, render_page
 
 __all__ = ["list_page", "run_list"]
 
@@ -87,10 +87,18 @@ def _header(key: str, columns: tuple[str, ...], search: str | None, sort: str | 
                  for c in columns)
 
 
+@functools.lru_cache(maxsize=4096)
+def _head(key: str, title: str, columns: tuple[str, ...], search: str | None,
+          sort: str | None, scope_filter: str | None) -> str:
+    """The kernel's markup before the rows, once per list, search, sort and filter."""
+    return content_head({"key": key, "title": title, "url": f"/_lists/{key}"},
+                        list(_header(key, columns, search, sort, scope_filter)), search or "")
+
+
 @get("/_lists/{key:str}", name="list_page")
 async def list_page(request: Request[Any, Any, Any], key: str, search: str | None = None,
                     cursor: str | None = None, sort: str | None = None,
-                    filter: str | None = None) -> ASGIResponse:
+                    filter: str | None = None) -> Answer:
     records, principal, site = await portal_context(request)
     ld = site.lists.get(key)
     if ld is None:
@@ -107,33 +115,31 @@ async def list_page(request: Request[Any, Any, Any], key: str, search: str | Non
         return f"/_lists/{key}?{urlencode({**base, 'cursor': cur})}"
 
     # timestamps are ISO 8601 text already (iso_times), in JSON and in the cells alike.
-    # The answer is built as the ASGI response Litestar would make of a Response (same
-    # headers and body), without the Response in between (~5 µs a page).
+    # The answer is the body and its two headers (core/web/answer.py).
     columns = list(ld.columns) or list(records.s.registry.get(ld.table).columns)
     if wants_json(request):
         # the rows hold exactly id, the list's columns and _can_write/_can_delete
-        return ASGIResponse(body=encode_json({
+        return Answer(encode_json({
             "list": ld.key, "table": ld.table, "value": page.rows,
             "next": link(page.next_cursor), "previous": link(page.prev_cursor),
-        }), media_type=MediaType.JSON)
+        }), JSON)
 
-    header = [dict(h) for h in _header(key, tuple(columns), search, sort, filter)]
+    next_url, prev_url = link(page.next_cursor), link(page.prev_cursor)
     detail = ld.detail_url
-    kernel = request.app.state.renderer.is_kernel_template("list.liquid")
-    rows: list[dict[str, Any]] = []
-    if kernel:
-        body = rows_html(page.rows, columns, detail)
-    else:  # what a plugin's own list.liquid may loop over
-        rows = [row_cells(r, columns, detail) for r in page.rows]
-        for row in rows:
-            row["html"] = Markup(row_html(row))
-        body = "\n  ".join([row["html"] for row in rows])
-    context = {"list": {"key": ld.key, "title": ld.title, "url": f"/_lists/{key}"},
-               "columns": header, "search": search or "", "rows_html": Markup(body),
-               "next_url": link(page.next_cursor), "prev_url": link(page.prev_cursor)}
-    if kernel:
-        html = render_page(request, None, title=ld.title,
-                           content=list_content_html(**context, has_rows=bool(page.rows)))
-    else:
-        html = render_page(request, "list.liquid", title=ld.title, rows=rows, **context)
-    return ASGIResponse(body=html.encode(), media_type=MediaType.HTML)
+    renderer = request.app.state["renderer"]
+    if renderer.is_kernel_template("list.liquid"):
+        content = (_head(key, ld.title, tuple(columns), search, sort, filter)
+                   + content_tail(rows_html(page.rows, columns, detail), bool(page.rows),
+                                  len(columns), next_url, prev_url))
+        return Answer(page_bytes(request, renderer, title=ld.title, content=content), HTML)
+    # a plugin's own list.liquid: rows to loop over, headings it may change
+    rows = [row_cells(r, columns, detail) for r in page.rows]
+    for row in rows:
+        row["html"] = Markup(row_html(row))
+    html = render_page(
+        request, "list.liquid", title=ld.title, rows=rows,
+        list={"key": ld.key, "title": ld.title, "url": f"/_lists/{key}"},
+        columns=[dict(h) for h in _header(key, tuple(columns), search, sort, filter)],
+        search=search or "", rows_html=Markup("\n  ".join([row["html"] for row in rows])),
+        next_url=next_url, prev_url=prev_url)
+    return Answer(html.encode(), HTML)

@@ -22,6 +22,7 @@ from urllib.parse import urlencode
 
 from litestar import Request, Response, delete, get, patch, post
 from litestar.params import QueryParameter
+from litestar.serialization import encode_json
 
 from portalis.core.conditions import Cmp, Condition, Not
 from portalis.core.errors import InvalidInput, NotFound, PermissionDenied
@@ -29,6 +30,7 @@ from portalis.core.odata import parse_filter, parse_orderby, parse_select
 from portalis.core.principal import Principal
 from portalis.core.records import Records
 from portalis.core.sites import Site
+from portalis.core.web.answer import JSON, Answer
 from portalis.core.web.bodies import json_object
 from portalis.core.web.flow import portal_context
 
@@ -105,7 +107,7 @@ async def api_get(request: Request[Any, Any, Any], segment: str,
                   orderby: str | None = QueryParameter(name="$orderby", default=None),
                   filter_: str | None = QueryParameter(name="$filter", default=None),
                   skiptoken: str | None = QueryParameter(name="$skiptoken", default=None),
-                  ) -> Response[Any]:
+                  ) -> Answer:
     records, principal, site = await portal_context(request)
     table, rid = _segment(segment)
     fields = _exposed(site, records, table)
@@ -117,7 +119,7 @@ async def api_get(request: Request[Any, Any, Any], segment: str,
             columns = ["id", *columns]
     if rid is not None:
         row = await records.get(principal, table, rid, columns=columns)
-        return Response(_json(row, columns))
+        return Answer(encode_json(_json(row, columns)), JSON)
     limit = DEFAULT_TOP
     if top is not None:
         if not top.isdigit() or int(top) < 1:
@@ -144,7 +146,7 @@ async def api_get(request: Request[Any, Any, Any], segment: str,
         params["$skiptoken"] = page.next_cursor
         path = request.scope.get("root_path", "") + request.scope["path"]  # request.url.path
         body["@odata.nextLink"] = f"{path}?{urlencode(params)}"
-    return Response(body)
+    return Answer(encode_json(body), JSON)  # what Response(body) sends (core/web/answer.py)
 
 
 @post("/_api/{segment:str}", name="webapi_create", status_code=201)
