@@ -14,7 +14,8 @@ import pluggy
 
 from portalis.core import hookspecs
 
-__all__ = ["ENTRY_POINT_GROUP", "PluginError", "available_plugins", "call_hook", "make_manager"]
+__all__ = ["ENTRY_POINT_GROUP", "PluginError", "available_plugins", "call_hook", "first_result",
+           "implemented", "make_manager"]
 
 ENTRY_POINT_GROUP = "portalis.plugins"
 
@@ -89,6 +90,12 @@ def _close_rest(results: list[Any]) -> None:
 async def first_result(pm: pluggy.PluginManager, name: str, **kwargs: Any) -> Any:
     results = await call_hook(pm, name, **kwargs)
     return results[0] if results else None
+
+
+def implemented(pm: pluggy.PluginManager, name: str) -> bool:
+    """Whether any registered plugin implements hook ``name``: the per-request flow
+    skips a hook nobody implements without creating its coroutines (~1 µs each)."""
+    return bool(getattr(pm.hook, name).get_hookimpls())
 
 
 def combined(pm: pluggy.PluginManager, name: str, **kwargs: Any) -> list[Any]:

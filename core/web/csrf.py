@@ -29,13 +29,14 @@ class CSRFMiddleware(LitestarCSRFMiddleware):
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] == "http" and scope["method"] in self.config.safe_methods:
             raw = header(scope, b"cookie")
-            token = parse_cookie_string(raw).get(self.config.cookie_name) if raw else None
+            cookies = parse_cookie_string(raw) if raw else {}
+            token = cookies.get(self.config.cookie_name)
             if token and not should_bypass_middleware(
                     scope=scope, scopes=self.scopes,
                     exclude_opt_key=self.config.exclude_from_csrf_key,
                     exclude_path_pattern=self.exclude):
                 state = ScopeState.from_scope(scope)
-                state.cookies = parse_cookie_string(raw)  # what request.cookies parses
+                state.cookies = cookies  # what request.cookies parses
                 state.csrf_token = token
                 await self.app(scope, receive, send)
                 return
