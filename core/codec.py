@@ -55,6 +55,8 @@ def decode_rows(table: PortalTable, rows: list[dict[str, Any]], dialect: str,
                 (bools if kind == "bool" else times).append(name)
     elif iso_times:
         times = [n for n, kind in table.sqlite_decoders if kind == "datetime" and n in first]
+    if iso_times and dialect == "sqlite":
+        times = [name for name in times if not _iso_column(rows, name)]
     fromiso, utc = dt.datetime.fromisoformat, dt.UTC
     for row in rows:
         for name in flags:
@@ -74,6 +76,31 @@ def decode_rows(table: PortalTable, rows: list[dict[str, Any]], dialect: str,
             elif iso_times and isinstance(value, dt.datetime):
                 row[name] = value.isoformat()
     return rows
+
+
+def _iso_column(rows: list[dict[str, Any]], name: str) -> bool:
+    """:func:`iso_text` of column ``name`` in every row at once, when every value is the
+    kernel's own encoding with microseconds (most pages): their text joined, checked
+    and changed in a few calls instead of a Python call per row (~3 µs a page of 20).
+    Returns False, having changed nothing, when any value is anything else."""
+    column = [row[name] for row in rows]
+    try:
+        text = "\x00".join(column)
+    except TypeError:  # a NULL
+        return False
+    n = len(column)
+    # every value 32 characters with one space, at 10, ending "+00:00": the shape
+    # iso_text slices; "*.000000+00:00" (isoformat() drops zero microseconds) aside.
+    # (No value holds a NUL and one stands every 33rd: each value is 32 long, and
+    # each "+00:00" before a NUL ends one value.)
+    if (len(text) != 33 * n - 1 or text.count("\x00") != n - 1
+            or text[32::33] != "\x00" * (n - 1) or text.count(" ") != n
+            or text[10::33] != " " * n or ".000000+" in text
+            or text.count("+00:00\x00") != n - 1 or not text.endswith("+00:00")):
+        return False
+    for row, value in zip(rows, text.replace(" ", "T").split("\x00"), strict=True):
+        row[name] = value
+    return True
 
 
 def iso_text(stored: str) -> str:

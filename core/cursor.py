@@ -10,6 +10,7 @@ from __future__ import annotations
 import base64
 import binascii
 import datetime as dt
+import functools
 from typing import Any
 
 import msgspec
@@ -67,41 +68,52 @@ def keyset_condition(order: list[tuple[str, bool]], values: list[Any], alias: st
     Otherwise it expands to ``a > ? OR (a = ? AND id > ?)``, with NULL placement
     following each database's default (SQLite: NULLs lowest; PostgreSQL: highest), so
     the ORDER BY stays index-friendly on both.
+
+    The text depends on the order and on which values are NULL alone: it is built once
+    per such shape, with the values it binds (by position), and the values bound here.
     """
+    sql, picks = _keyset_text(tuple(order), tuple(v is None for v in values), alias, quote,
+                              dialect, nullable)
+    return sql, [encode(values[i], dialect) for i in picks]
+
+
+@functools.lru_cache(maxsize=1024)
+def _keyset_text(order: tuple[tuple[str, bool], ...], nulls: tuple[bool, ...], alias: str,
+                 quote: Any, dialect: str, nullable: frozenset[str]
+                 ) -> tuple[str, tuple[int, ...]]:
+    """:func:`keyset_condition`'s text and the positions of the values its ``?`` bind."""
     same_way = len({desc for _, desc in order}) == 1
-    if same_way and None not in values and not any(c in nullable for c, _ in order):
+    if same_way and True not in nulls and not any(c in nullable for c, _ in order):
         cols = ", ".join(f"{alias}.{quote(c)}" for c, _ in order)
         marks = ", ".join("?" for _ in order)
         op = "<" if order[0][1] else ">"
-        return f"({cols}) {op} ({marks})", [encode(v, dialect) for v in values]
+        return f"({cols}) {op} ({marks})", tuple(range(len(order)))
     null_high = dialect == "postgres"
     ors: list[str] = []
-    params: list[Any] = []
+    picks: list[int] = []
     for i, (column, desc) in enumerate(order):
         parts: list[str] = []
-        part_params: list[Any] = []
+        part_picks: list[int] = []
         for j in range(i):
-            prev_col, prev_val = order[j][0], values[j]
-            col = f"{alias}.{quote(prev_col)}"
-            if prev_val is None:
+            col = f"{alias}.{quote(order[j][0])}"
+            if nulls[j]:
                 parts.append(f"{col} IS NULL")
             else:
                 parts.append(f"{col} = ?")
-                part_params.append(encode(prev_val, dialect))
+                part_picks.append(j)
         col = f"{alias}.{quote(column)}"
-        value = values[i]
         nulls_after = (not desc and null_high) or (desc and not null_high)
-        if value is None:
+        if nulls[i]:
             if nulls_after:
                 continue  # nothing sorts after NULL in this column
             parts.append(f"{col} IS NOT NULL")
         else:
             op = "<" if desc else ">"
             cmp = f"{col} {op} ?"
-            part_params.append(encode(value, dialect))
+            part_picks.append(i)
             parts.append(f"({cmp} OR {col} IS NULL)" if nulls_after else cmp)
         ors.append("(" + " AND ".join(parts) + ")")
-        params.extend(part_params)
+        picks.extend(part_picks)
     if not ors:
-        return "1=0", []
-    return "(" + " OR ".join(ors) + ")", params
+        return "1=0", ()
+    return "(" + " OR ".join(ors) + ")", tuple(picks)

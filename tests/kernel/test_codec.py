@@ -77,3 +77,34 @@ def test_iso_text_is_isoformat_of_the_decoded_time(stored: str) -> None:
     row = decode_rows(_Case(), [{"modified": stored, "closed": 1}], "sqlite",  # type: ignore[arg-type]
                       iso_times=True)[0]
     assert row == {"modified": aware.isoformat(), "closed": True}
+
+
+
+kernel_times = moments.filter(lambda m: m.year > 1000).map(lambda m: encode(m, "sqlite"))
+stored_times = st.one_of(
+    st.none(), kernel_times,
+    moments.filter(lambda m: m.year > 1000).map(lambda m: m.isoformat()),  # other writers
+    moments.filter(lambda m: m.year > 1000).map(
+        lambda m: encode(m.replace(microsecond=0), "sqlite")))
+
+
+@settings(max_examples=500, deadline=None)
+@given(st.one_of(st.lists(kernel_times, max_size=20), st.lists(stored_times, max_size=6)))
+def test_a_page_of_times_is_iso_text_of_each(column: list[str | None]) -> None:
+    # a page whose times are all the kernel's own text is changed in one pass over the
+    # column; any other value (another writer's, zero microseconds, NULL) row by row
+    rows = [{"modified": v, "closed": None} for v in column]
+    decoded = decode_rows(_Case(), rows, "sqlite", iso_times=True)  # type: ignore[arg-type]
+    assert [r["modified"] for r in decoded] == [None if v is None else iso_text(v)
+                                                for v in column]
+
+
+def test_only_a_page_of_the_kernels_own_times_goes_in_one_pass() -> None:
+    from portalis.core.codec import _iso_column
+
+    own = "2024-01-04 10:37:29.000871+00:00"
+    assert _iso_column([{"t": own}, {"t": own.replace("29", "30")}], "t")
+    for odd in ("2024-01-04 10:37:29.000000+00:00", "2024-01-04T10:37:29.000871+00:00",
+                "2024-01-04 10:37:29.000871+01:00", "2024-01-04 10:37 29.00871+00:00", None):
+        rows = [{"t": own}, {"t": odd}]
+        assert not _iso_column(rows, "t") and rows == [{"t": own}, {"t": odd}]
