@@ -14,8 +14,8 @@ __all__ = ["page_bytes", "render_page"]
 # the page title and the signed-in contact (its id and details, of which it shows the
 # email): it is rendered once per such key, split around a marker no content can
 # contain, and reused (python-liquid interprets ~3 µs per node; the layout is ~80 µs a
-# render). Template files change only with a
-# deployment, or in debug mode, where the renderer reloads them and nothing is cached.
+# render). Template files change only with a deployment, or in debug mode, where the
+# renderer reloads them and nothing is cached.
 _MARKER = f"\x00portalis-content-{secrets.token_hex(16)}\x00"
 _MAX_LAYOUTS = 10_000
 

@@ -79,7 +79,6 @@ def test_iso_text_is_isoformat_of_the_decoded_time(stored: str) -> None:
     assert row == {"modified": aware.isoformat(), "closed": True}
 
 
-
 kernel_times = moments.filter(lambda m: m.year > 1000).map(lambda m: encode(m, "sqlite"))
 stored_times = st.one_of(
     st.none(), kernel_times,
