@@ -16,6 +16,7 @@ from typing import Any
 import msgspec
 
 from portalis.core.codec import encode
+from portalis.core.db import quote
 from portalis.core.errors import InvalidInput
 from portalis.core.registry import PortalTable
 
@@ -59,7 +60,7 @@ def decode_cursor(token: str, table: PortalTable, order: list[tuple[str, bool]]
 
 
 def keyset_condition(order: list[tuple[str, bool]], values: list[Any], alias: str,
-                     quote: Any, dialect: str, nullable: frozenset[str] = frozenset()
+                     dialect: str, nullable: frozenset[str] = frozenset()
                      ) -> tuple[str, list[Any]]:
     """Rows strictly after ``values`` in ``order`` (which ends with a unique column).
 
@@ -72,15 +73,14 @@ def keyset_condition(order: list[tuple[str, bool]], values: list[Any], alias: st
     The text depends on the order and on which values are NULL alone: it is built once
     per such shape, with the values it binds (by position), and the values bound here.
     """
-    sql, picks = _keyset_text(tuple(order), tuple(v is None for v in values), alias, quote,
+    sql, picks = _keyset_text(tuple(order), tuple(v is None for v in values), alias,
                               dialect, nullable)
     return sql, [encode(values[i], dialect) for i in picks]
 
 
 @functools.lru_cache(maxsize=1024)
 def _keyset_text(order: tuple[tuple[str, bool], ...], nulls: tuple[bool, ...], alias: str,
-                 quote: Any, dialect: str, nullable: frozenset[str]
-                 ) -> tuple[str, tuple[int, ...]]:
+                 dialect: str, nullable: frozenset[str]) -> tuple[str, tuple[int, ...]]:
     """:func:`keyset_condition`'s text and the positions of the values its ``?`` bind."""
     same_way = len({desc for _, desc in order}) == 1
     if same_way and True not in nulls and not any(c in nullable for c, _ in order):

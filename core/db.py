@@ -31,7 +31,7 @@ import asyncpg
 
 from portalis.core.pool import FairPool
 
-__all__ = ["Connection", "Database", "DatabaseURL", "IntegrityError"]
+__all__ = ["Connection", "Database", "DatabaseURL", "IntegrityError", "quote"]
 
 _current: contextvars.ContextVar[Connection | None] = contextvars.ContextVar(
     "portalis_tx", default=None
@@ -95,6 +95,19 @@ class DatabaseURL:
 _QMARK = re.compile(r"\?")
 _IDENTIFIER = re.compile(r"[A-Za-z_][A-Za-z0-9_]*")
 _QUOTED: dict[str, str] = {}
+
+
+def quote(name: str) -> str:
+    """``name`` as a quoted SQL identifier (the same on both dialects); anything but a
+    plain identifier is refused."""
+    quoted = _QUOTED.get(name)
+    if quoted is None:
+        if not _IDENTIFIER.fullmatch(name):
+            raise ValueError(f"bad SQL identifier {name!r}")
+        quoted = f'"{name}"'
+        if len(_QUOTED) < 10_000:
+            _QUOTED[name] = quoted
+    return quoted
 
 
 class _Reads:
@@ -223,14 +236,7 @@ class Database(_Reads):
         return cached
 
     def quote(self, name: str) -> str:
-        quoted = _QUOTED.get(name)
-        if quoted is None:
-            if not _IDENTIFIER.fullmatch(name):
-                raise ValueError(f"bad SQL identifier {name!r}")
-            quoted = f'"{name}"'
-            if len(_QUOTED) < 10_000:
-                _QUOTED[name] = quoted
-        return quoted
+        return quote(name)
 
     # -- access ----------------------------------------------------------
     @contextlib.asynccontextmanager

@@ -156,7 +156,7 @@ class Records:
             extra_params.extend(p)
         walk = order if direction == "n" else [(c, not d) for c, d in order]
         if keyset is not None:
-            sql, p = keyset_condition(walk, keyset, "t0", q, dialect, table.nullable_columns)
+            sql, p = keyset_condition(walk, keyset, "t0", dialect, table.nullable_columns)
             extra.append(sql)
             extra_params.extend(p)
         union = _union_worthy(read)
